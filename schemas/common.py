@@ -1,0 +1,56 @@
+"""Fields and schemas shared by every domain's API."""
+from __future__ import annotations
+
+from datetime import date
+
+from marshmallow import Schema, ValidationError, fields, validate
+
+# PostgreSQL integer columns; larger values are rejected as input errors, not database errors.
+MAX_INT = 2**31 - 1
+
+
+class Text(fields.String):
+    """A string with a length limit that refuses NUL and other control characters but newline/tab."""
+
+    def __init__(self, max_length: int = 200, min_length: int = 0, multiline: bool = False, **kwargs):
+        extra = kwargs.pop("validate", None)
+        validators = [validate.Length(min=min_length, max=max_length)]
+        if extra is not None:
+            validators.extend(extra if isinstance(extra, (list, tuple)) else [extra])
+        super().__init__(validate=validators, **kwargs)
+        self.multiline = multiline
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        value = super()._deserialize(value, attr, data, **kwargs)
+        allowed = {"\n", "\t", "\r"} if self.multiline else set()
+        if any((ord(ch) < 32 and ch not in allowed) or ord(ch) == 127 for ch in value):
+            raise ValidationError("Control characters are not allowed.")
+        value = value.strip() if not self.multiline else value
+        return value
+
+
+class Day(fields.Date):
+    """A calendar date between 1900 and 2100 (ISO 8601, YYYY-MM-DD)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        day = super()._deserialize(value, attr, data, **kwargs)
+        if not (date(1900, 1, 1) <= day <= date(2100, 12, 31)):
+            raise ValidationError("Date must be between 1900-01-01 and 2100-12-31.")
+        return day
+
+
+def Id(**kwargs):  # noqa: N802 - reads like a field class
+    return fields.Integer(strict=True, validate=validate.Range(min=1, max=MAX_INT), **kwargs)
+
+
+def Count(**kwargs):  # noqa: N802
+    return fields.Integer(strict=True, validate=validate.Range(min=0, max=100000), **kwargs)
+
+
+class ErrorSchema(Schema):
+    """The one error shape of the API."""
+
+    code = fields.Integer(metadata={"description": "HTTP status code"})
+    status = fields.String(metadata={"description": "HTTP status name"})
+    message = fields.String(metadata={"description": "What went wrong, for a person"})
+    errors = fields.Dict(metadata={"description": "Field-level messages: {location: {field: [messages]}}"})

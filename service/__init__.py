@@ -1,0 +1,159 @@
+"""talkcare: staff care for organisations. ``create_app`` builds the web app (API + pages)."""
+from __future__ import annotations
+
+import os
+
+from flask import Flask, g, jsonify, render_template, request, send_from_directory, session
+from flask_login import current_user
+from sqlalchemy import event
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from werkzeug.exceptions import HTTPException
+
+from service.config import SWAGGER_ASSETS_URL, load_config
+from service.extensions import api, babel, csrf, db, limiter, login_manager, migrate
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """The application factory: settings from the environment, then ``config`` overrides."""
+    app = Flask(__name__, instance_path=os.environ.get("TALKCARE_INSTANCE") or None,
+                instance_relative_config=True)
+    app.config.update(load_config(app.instance_path))
+    app.config["OPENAPI_SWAGGER_UI_URL"] = SWAGGER_ASSETS_URL
+    if config:
+        app.config.update(config)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=os.path.join(os.path.dirname(os.path.dirname(__file__)), "migrations"))
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = None
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=_select_locale)
+    _init_limiter(app)
+    api.init_app(app)
+
+    from service.auth.api import blp as access_api
+    from service.auth.web import bp as auth_web
+    from service.people.api import blp as people_api
+    from service.web.views import bp as web_views
+
+    for blueprint in (people_api, access_api):
+        api.register_blueprint(blueprint)
+        csrf.exempt(blueprint)  # the API authenticates with bearer tokens, not cookies
+    app.register_blueprint(auth_web)
+    app.register_blueprint(web_views)
+    _register_docs_assets(app)
+    _register_error_handlers(app)
+    _register_models()
+    event.listen(Session, "after_commit", _after_commit)
+
+    from service.cli import register_commands
+
+    register_commands(app)
+
+    @app.context_processor
+    def inject():
+        from service.auth.permissions import can
+
+        from service.labels import relation_label, role_label
+
+        return {"role_label": role_label, "relation_label": relation_label, "can": lambda action, resource, obj=None: current_user.is_authenticated and can(
+            current_user, action, resource, obj), "current_locale": str(_select_locale())}
+
+    return app
+
+
+def _register_models() -> None:
+    # Importing registers every table with the metadata (for migrations and create_all).
+    from service.audit import models as _a  # noqa: F401
+    from service.auth import models as _b  # noqa: F401
+    from service.outbox import models as _c  # noqa: F401
+    from service.people import models as _d  # noqa: F401
+
+
+def _select_locale():
+    from flask import current_app
+
+    if "language" in session:
+        return session["language"]
+    if current_user and current_user.is_authenticated:
+        return current_user.language
+    best = request.accept_languages.best_match(["zh_CN", "zh", "en"]) if request else None
+    if best == "en":
+        return "en"
+    return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def _init_limiter(app: Flask) -> None:
+    from service.redis_server import redis_url
+
+    url = redis_url(app)
+    # The limits library names a Redis reached over a unix socket "redis+unix".
+    storage = "redis+unix://" + url.split("://", 1)[1].split("?", 1)[0] if url.startswith("unix://") else url
+    app.config.setdefault("RATELIMIT_STORAGE_URI", storage)
+    app.config.setdefault("RATELIMIT_KEY_PREFIX", "talkcare-limits")
+    limiter.init_app(app)
+
+
+def _register_docs_assets(app: Flask) -> None:
+    import swagger_ui_bundle
+
+    folder = str(swagger_ui_bundle.swagger_ui_path)
+
+    @app.route(SWAGGER_ASSETS_URL + "<path:filename>")
+    def swagger_assets(filename):
+        return send_from_directory(folder, filename, max_age=86400)
+
+
+def _register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(IntegrityError)
+    def integrity(error):
+        # A race past the views' own checks (two requests with the same number): nothing is kept.
+        db.session.rollback()
+        return _error(409, "The change conflicts with existing data (duplicate or in use).")
+
+    @app.errorhandler(429)
+    def too_many(error):
+        if request.path.startswith("/api"):
+            return _error(429, str(error.description))
+        return render_template("errors/error.html", error=error), 429
+
+    @app.errorhandler(Exception)
+    def unexpected(error):
+        if isinstance(error, HTTPException):
+            return api.handle_http_exception(error)
+        db.session.rollback()
+        app.logger.exception("unexpected error")
+        if request.path.startswith("/api"):
+            return _error(500, "Internal error; it was logged.")
+        return render_template("errors/error.html", error=None), 500
+
+
+def _error(code: int, message: str):
+    from http import HTTPStatus
+
+    body = {"code": code, "status": HTTPStatus(code).phrase, "message": message}
+    return jsonify(body), code
+
+
+def _after_commit(session) -> None:
+    if session.info.pop("outbox_written", False):
+        from service.jobs import enqueue_relay
+
+        enqueue_relay()
+
+
+@login_manager.user_loader
+def _load_user(user_id: str):
+    from service.people.models import Person
+
+    try:
+        person_id, fragment = user_id.split(":", 1)
+        person = db.session.get(Person, int(person_id))
+    except (ValueError, TypeError):
+        return None
+    if person is None or (person.password_hash or "")[-8:] != fragment or not person.is_active:
+        return None
+    g.actor = person
+    return person

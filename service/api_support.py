@@ -1,0 +1,70 @@
+"""What every domain's REST blueprint shares: authentication, permission checks, lookups, paging."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from flask import g, request
+from flask_login import current_user
+from flask_smorest import abort
+from sqlalchemy import func, select
+
+from schemas.common import MAX_INT
+from service.auth.models import ApiToken, hash_token
+from service.auth.permissions import can
+from service.extensions import db
+
+
+def authenticate_api() -> None:
+    """Bearer token (HR systems) or the web session (pages' own scripts, read-only)."""
+    header = request.headers.get("Authorization", "")
+    g.via = "api"
+    g.actor, g.token_scope = None, None
+    if header.lower().startswith("bearer "):
+        token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(header[7:].strip())))
+        if token is None or token.revoked_at is not None or not token.person.active:
+            abort(401, message="The API token is unknown, revoked, or its owner has left.")
+        g.actor, g.token_scope = token.person, token.scope
+        # Writing last-use on each call would turn reads into writes; once a minute is enough.
+        now = datetime.now(timezone.utc)
+        last = token.last_used_at.replace(tzinfo=timezone.utc) if token.last_used_at and token.last_used_at.tzinfo is None else token.last_used_at
+        if last is None or (now - last).total_seconds() > 60:
+            token.last_used_at = now
+            db.session.commit()
+        return
+    if current_user.is_authenticated:
+        g.actor = current_user._get_current_object()
+        # Session-authenticated API calls carry no CSRF token, so they may only read.
+        g.token_scope = "read"
+        return
+    abort(401, message="Send an API token: Authorization: Bearer <token>.")
+
+
+def require(action: str, resource: str, obj=None) -> None:
+    """403 unless the current actor may do this; the one gate every view calls."""
+    if not can(g.actor, action, resource, obj, token_scope=g.get("token_scope")):
+        if g.get("token_scope") == "read" and action == "write":
+            abort(403, message="This token (or session) is read-only.")
+        abort(403, message=f"You may not {action} {resource.replace('_', ' ')}.")
+
+
+def get_or_404(model, ident: int, name: str):
+    if not (1 <= ident <= MAX_INT):
+        abort(404, message=f"No {name} with id {ident}.")
+    obj = db.session.get(model, ident)
+    if obj is None:
+        abort(404, message=f"No {name} with id {ident}.")
+    return obj
+
+
+def paginate(stmt, pagination_parameters):
+    """Apply page/page_size to a select and record the total for the X-Pagination header."""
+    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    pagination_parameters.item_count = total
+    offset = (pagination_parameters.page - 1) * pagination_parameters.page_size
+    if offset > MAX_INT:
+        return []
+    return db.session.scalars(stmt.limit(pagination_parameters.page_size).offset(offset)).unique().all()
+
+
+def field_error(status: int, field: str, message: str, location: str = "json"):
+    abort(status, message=message, errors={location: {field: [message]}})

@@ -1,0 +1,50 @@
+"""Extensions, created once and bound to the app in ``create_app``."""
+from flask import render_template, request
+from flask_babel import Babel
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_login import LoginManager
+from flask_migrate import Migrate
+from flask_smorest import Api
+from flask_sqlalchemy import SQLAlchemy
+from flask_wtf import CSRFProtect
+from datetime import datetime
+
+from sqlalchemy import DateTime, MetaData
+from sqlalchemy.orm import DeclarativeBase, registry
+
+# Named constraints so that Alembic migrations are portable between SQLite and PostgreSQL.
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    # Every timestamp is timezone-aware UTC (timestamptz on PostgreSQL).
+    registry = registry(metadata=MetaData(naming_convention=NAMING),
+                        type_annotation_map={datetime: DateTime(timezone=True)})
+
+
+db = SQLAlchemy(model_class=Base)
+migrate = Migrate(render_as_batch=True, compare_type=True)
+login_manager = LoginManager()
+csrf = CSRFProtect()
+babel = Babel()
+
+
+class TalkcareApi(Api):
+    """One error shape for the API; HTML error pages for the web app."""
+
+    def handle_http_exception(self, error):
+        if request.path.startswith("/api"):
+            return super().handle_http_exception(error)
+        return render_template("errors/error.html", error=error), error.code
+
+
+api = TalkcareApi()
+# Storage is bound in create_app to the same Redis the jobs use, so limits hold across processes.
+limiter = Limiter(key_func=get_remote_address, default_limits=[], strategy="fixed-window")

@@ -1,0 +1,1 @@
+"""Leave: statutory annual leave entitlement and its ledger (pure core in ``entitlement``)."""
