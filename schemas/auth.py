@@ -24,13 +24,13 @@ class TokenCreatedSchema(TokenSchema):
 
 
 class TokenQuerySchema(Schema):
-    person_id = Id(metadata={"description": "HR only: another person's tokens"})
+    person_id = Id(strict=False, metadata={"description": "HR only: another person's tokens"})
 
 
 class AuditQuerySchema(Schema):
     resource = Text(max_length=32)
     resource_id = Text(max_length=64)
-    actor_id = Id()
+    actor_id = Id(strict=False)
     since = Day()
 
 
@@ -48,7 +48,7 @@ class AuditSchema(Schema):
 
 class OutboxQuerySchema(Schema):
     status = fields.String(validate=validate.OneOf(["pending", "sending", "sent", "parked"]))
-    recipient_id = Id()
+    recipient_id = Id(strict=False)
 
 
 class OutboxSchema(Schema):

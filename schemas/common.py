@@ -39,8 +39,9 @@ class Day(fields.Date):
         return day
 
 
-def Id(**kwargs):  # noqa: N802 - reads like a field class
-    return fields.Integer(strict=True, validate=validate.Range(min=1, max=MAX_INT), **kwargs)
+def Id(strict: bool = True, **kwargs):  # noqa: N802 - reads like a field class
+    """A row id; ``strict=False`` for query strings, where every value arrives as text."""
+    return fields.Integer(strict=strict, validate=validate.Range(min=1, max=MAX_INT), **kwargs)
 
 
 def Count(**kwargs):  # noqa: N802

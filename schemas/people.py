@@ -99,7 +99,7 @@ PRIVATE_FIELDS = ("email", "birthday", "relatives", "work_started_on", "celebrat
 
 class PersonQuerySchema(Schema):
     q = Text(max_length=80, metadata={"description": "Search by name or employee number"})
-    section_id = Id()
+    section_id = Id(strict=False)
     role = fields.String(validate=validate.OneOf(ROLES))
     active = fields.Boolean()
     as_of = Day(metadata={"description": "Who was in which section with which role on this date"})

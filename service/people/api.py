@@ -25,10 +25,14 @@ blp.before_request(authenticate_api)
 
 
 def dump_person(person: Person) -> dict:
-    """The person as the actor may see them: private fields only for those allowed."""
-    data = PersonSchema().dump(person)
+    """The person's values as the actor may see them (private fields only for those allowed);
+    the response schema serialises them."""
+    data = {name: getattr(person, name) for name in PersonSchema().dump_fields
+            if name not in ("section_code", "birthday", "oversees", "relatives")}
+    data["section"] = {"code": person.section.code} if person.section else None
     data["birthday"] = birthday_of(person)
     data["oversees"] = sorted(o.section_id for o in person.oversights if o.valid_to is None)
+    data["relatives"] = [{"id": r.id, "name": r.name, "relation": r.relation} for r in person.relatives]
     if not can(g.actor, "read", "person_private", person, token_scope=g.get("token_scope")):
         for key in PRIVATE_FIELDS:
             data.pop(key, None)

@@ -231,7 +231,7 @@ def count_working_days(
     for year in range(start.year, end.year + 1):
         t = _table(year, overrides)
         lo = start.toordinal() - t.first_ordinal if year == start.year else 0
-        hi = end.toordinal() - t.first_ordinal + 1 if year == end.year else len(t.working)
+        hi = end.toordinal() - t.first_ordinal if year == end.year else len(t.working)
         days += t.prefix[hi] - t.prefix[lo]
         provisional = provisional or t.provisional
     return WorkdayCount(days, provisional)

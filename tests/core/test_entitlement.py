@@ -64,13 +64,21 @@ def test_29_february_start_completes_on_1_march_in_common_years():
 
 def test_gaps_are_not_work_and_overlaps_count_once():
     start = date(2010, 1, 1)
-    gap = (date(2012, 1, 1), date(2012, 12, 31))  # a year out of work
+    gap = (date(2013, 1, 1), date(2013, 12, 31))  # a year (365 days) out of work
     assert cumulative_years(start, date(2020, 1, 1)) == 10
     assert cumulative_years(start, date(2020, 1, 1), [gap]) == 9
-    overlapping = [gap, (date(2012, 6, 1), date(2013, 1, 1))]
-    assert cumulative_years(start, date(2021, 1, 2), overlapping) == 10
+    overlapping = [gap, (date(2013, 6, 1), date(2014, 1, 1))]  # one more day in all
+    assert cumulative_years(start, date(2020, 1, 1), overlapping) == 8
+    assert cumulative_years(start, date(2020, 1, 2), overlapping) == 9
     # A gap after `on` does not count yet.
-    assert cumulative_years(start, date(2011, 6, 1), [gap]) == 1
+    assert cumulative_years(start, date(2012, 6, 1), [gap]) == 2
+
+
+def test_gaps_are_measured_in_days_so_a_leap_year_gap_weighs_366():
+    start = date(2010, 1, 1)
+    leap_gap = (date(2012, 1, 1), date(2012, 12, 31))
+    assert cumulative_years(start, date(2020, 1, 1), [leap_gap]) == 8
+    assert cumulative_years(start, date(2020, 1, 2), [leap_gap]) == 9
 
 
 @settings(max_examples=200, deadline=None)
