@@ -26,7 +26,7 @@ def authenticate_api() -> None:
         g.actor, g.token_scope = token.person, token.scope
         # Writing last-use on each call would turn reads into writes; once a minute is enough.
         now = datetime.now(timezone.utc)
-        last = token.last_used_at.replace(tzinfo=timezone.utc) if token.last_used_at and token.last_used_at.tzinfo is None else token.last_used_at
+        last = token.last_used_at
         if last is None or (now - last).total_seconds() > 60:
             token.last_used_at = now
             db.session.commit()

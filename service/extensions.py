@@ -8,9 +8,9 @@ from flask_migrate import Migrate
 from flask_smorest import Api
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
-from datetime import datetime
+from datetime import datetime, timezone
 
-from sqlalchemy import DateTime, MetaData
+from sqlalchemy import DateTime, MetaData, TypeDecorator
 from sqlalchemy.orm import DeclarativeBase, registry
 
 # Named constraints so that Alembic migrations are portable between SQLite and PostgreSQL.
@@ -23,10 +23,27 @@ NAMING = {
 }
 
 
+class UtcDateTime(TypeDecorator):
+    """Timezone-aware UTC in and out, on PostgreSQL (timestamptz) and SQLite (which drops offsets)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is not None and value.tzinfo is not None:
+            value = value.astimezone(timezone.utc)
+        return value
+
+    def process_result_value(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        return value
+
+
 class Base(DeclarativeBase):
     # Every timestamp is timezone-aware UTC (timestamptz on PostgreSQL).
     registry = registry(metadata=MetaData(naming_convention=NAMING),
-                        type_annotation_map={datetime: DateTime(timezone=True)})
+                        type_annotation_map={datetime: UtcDateTime})
 
 
 db = SQLAlchemy(model_class=Base)

@@ -314,9 +314,10 @@ def _choose_days(
 
     rows, cols = np.nonzero(allowed)
     sd = person_section[rows] * n_days + cols
-    # Costs stay non-negative: the bonus for keeping a date is paid as M on every
-    # other arc, which adds the same M per placed person to every max flow.
-    arc_costs = cols + keep_bonus * (previous_day[rows] != cols)
+    # A bonus (negative cost) rather than a penalty on moving, so that dropping a
+    # kept person for a newcomer is not free; and arcs of people without a previous
+    # slot keep small costs, which the cost-scaling solver is faster on.
+    arc_costs = cols - keep_bonus * (previous_day[rows] == cols)
     used_sd = np.unique(sd)
     used_s, used_d = used_sd // n_days, used_sd % n_days
     cap_of_section = np.array([caps[s] for s in sections], dtype=np.int64)

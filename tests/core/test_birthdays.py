@@ -1,6 +1,7 @@
 """Birthdays: lunar and solar occurrences, greeting day shifts and idempotency keys."""
 
 from datetime import date, timedelta
+from functools import lru_cache
 
 import pytest
 from hypothesis import given, settings
@@ -24,6 +25,17 @@ from service.care.birthdays import (
 def solar_of(lunar_year: int, month: int, day: int) -> date:
     """Gregorian date of a lunar date, straight from lunar_python (month < 0: leap)."""
     s = Lunar.fromYmd(lunar_year, month, day).getSolar()
+    return date(s.getYear(), s.getMonth(), s.getDay())
+
+
+@lru_cache(maxsize=None)
+def lunar_year(year: int) -> LunarYear:
+    # lunar_python caches a single LunarYear (about 7 ms to compute); keep them all.
+    return LunarYear(year)
+
+
+def lunar_new_year(year: int) -> date:
+    s = Solar.fromJulianDay(lunar_year(year).getMonth(1).getFirstJulianDay())
     return date(s.getYear(), s.getMonth(), s.getDay())
 
 
@@ -164,17 +176,17 @@ LUNAR_BIRTHDAYS = st.builds(
 
 
 def check_one_occurrence_that_converts_back(year, birthday):
-    first = solar_of(year, 1, 1)
-    last = solar_of(year + 1, 1, 1) - timedelta(days=1)
+    first = lunar_new_year(year)
+    last = lunar_new_year(year + 1) - timedelta(days=1)
     found = occurrences_between(birthday, first, last)
     assert len(found) == 1
     (occurrence,) = found
     assert occurrence == occurrence_in_year(birthday, year)
-    lunar_year = LunarYear.fromYear(year)
+    months = lunar_year(year)
     month = birthday.month
-    if birthday.is_leap and lunar_year.getLeapMonth() == birthday.month:
+    if birthday.is_leap and months.getLeapMonth() == birthday.month:
         month = -month
-    expected_day = min(birthday.day, lunar_year.getMonth(month).getDayCount())
+    expected_day = min(birthday.day, months.getMonth(month).getDayCount())
     assert lunar_of(occurrence) == (year, month, expected_day)
     assert birthday_year(birthday, occurrence) == year
 
@@ -189,7 +201,7 @@ def test_every_leap_month_1901_2099_takes_its_leap_day_30_birthday():
     # The rare cases, exhaustively: day 30 of each year's own leap month.
     leap_years = 0
     for year in range(1901, 2100):
-        leap_month = LunarYear.fromYear(year).getLeapMonth()
+        leap_month = lunar_year(year).getLeapMonth()
         if leap_month:
             leap_years += 1
             check_one_occurrence_that_converts_back(year, Birthday("lunar", leap_month, 30, is_leap=True))
