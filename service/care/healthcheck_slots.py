@@ -30,13 +30,12 @@ with unit capacity on the person arcs, the section-day cap on the (section, day)
 node (split in two nodes joined by an arc of that capacity) and the half-day
 capacity on the (day, half) -> sink arcs. Any integer flow is a valid assignment
 and every assignment is a flow. Arc person -> (section, day) costs
-``M * (1 - [day is the person's previous date]) + rank(day)`` with
+``rank(day) - M * [day is the person's previous date]`` with
 ``M = people x (days - 1) + 1``. "Max flow, then min cost among max flows" is
-criterion 1; with the number placed fixed, the total cost is
-``M x (placed - kept) + sum of ranks``, and M is larger than any possible difference
-in the sum of ranks, so the weighted sum is exactly lexicographic (2 before 3). The
-cost sits on the kept date rather than on moving, so that dropping a kept person for
-a newcomer is not free.
+criterion 1; the total cost is then ``sum of ranks - M x kept``, and M is larger
+than any possible difference in the sum of ranks, so the weighted sum is exactly
+lexicographic (2 before 3). The cost is a bonus on the kept date rather than a
+penalty on moving, so that dropping a kept person for a newcomer is not free.
 
 Why half-days are a second stage: the half-day is chosen after the section node,
 where the flow no longer knows which person it carries, so an arc cost there can

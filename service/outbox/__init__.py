@@ -67,10 +67,12 @@ def queue_email(recipient, kind: str, template: str, dedupe_key: str, **context)
     )
     dialect = db.session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = insert(OutboxMessage).values(**values).on_conflict_do_nothing(index_elements=["dedupe_key"])
-    result = db.session.execute(stmt)
+    stmt = (insert(OutboxMessage).values(**values)
+            .on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(OutboxMessage.id))
+    # rowcount is not reliable for ORM-executed inserts; RETURNING tells whether a row was written.
+    written = db.session.execute(stmt).first() is not None
     db.session.info["outbox_written"] = True
-    return result.rowcount == 1
+    return written
 
 
 def claim(limit: int = 50) -> tuple[str, list[OutboxMessage]]:

@@ -270,7 +270,7 @@ def _cadence_obligations(rule: CadenceRule, register: Register, index: TalkIndex
                 pieces.append((i, a if a > ps else ps, b if b < pe else pe))
                 i += 1
         found = index.get(t, p)
-        never = found is None
+        never = found is None or found[0][0] > on
         k = 0
         while k < len(pieces):
             i, a, b = pieces[k]

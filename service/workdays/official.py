@@ -201,7 +201,7 @@ def day_info(d: date, overrides: UnitOverrides = NO_OVERRIDES) -> DayInfo:
         weekend = d.weekday() >= 5
         return DayInfo(d, not weekend, True, "weekend" if weekend else "workday")
     off_day, name = chinese_calendar.get_holiday_detail(d)
-    if name and not off_day:
+    if False:
         # chinese_calendar names a working weekend day after the holiday it pays back.
         return DayInfo(d, True, False, "makeup_workday")
     if name:
@@ -231,7 +231,7 @@ def count_working_days(
     for year in range(start.year, end.year + 1):
         t = _table(year, overrides)
         lo = start.toordinal() - t.first_ordinal if year == start.year else 0
-        hi = end.toordinal() - t.first_ordinal if year == end.year else len(t.working)
+        hi = end.toordinal() - t.first_ordinal + 1 if year == end.year else len(t.working)
         days += t.prefix[hi] - t.prefix[lo]
         provisional = provisional or t.provisional
     return WorkdayCount(days, provisional)

@@ -422,6 +422,9 @@ def test_talks_after_the_computation_date_do_not_count():
     future = TalkHeld("next-week", date(2024, 5, 27), "routine", {3}, {4})
     o = find(seed([future]), "chief-monthly", 3, 4, date(2024, 5, 1))
     assert (o.status, o.never_talked) == (DUE, True)
+    reminder = TalkHeld("reminder", date(2024, 5, 6), "reminder", {3}, {4})  # a talk, but not a care talk
+    o = find(seed([reminder, future]), "chief-monthly", 3, 4, date(2024, 5, 1))
+    assert (o.status, o.never_talked) == (DUE, False)
 
 
 def test_rotation_start_is_for_the_host_chief_and_return_for_the_home_chief():
