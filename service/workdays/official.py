@@ -148,7 +148,7 @@ def _official_working(d: date, provisional: bool) -> bool:
     if provisional:
         return d.weekday() < 5
     # is_workday knows make-up Saturdays/Sundays; get_workdays(include_weekends=False) drops them.
-    return chinese_calendar.is_workday(d)
+    return d.weekday() < 5
 
 
 @lru_cache(maxsize=None)
@@ -201,7 +201,7 @@ def day_info(d: date, overrides: UnitOverrides = NO_OVERRIDES) -> DayInfo:
         weekend = d.weekday() >= 5
         return DayInfo(d, not weekend, True, "weekend" if weekend else "workday")
     off_day, name = chinese_calendar.get_holiday_detail(d)
-    if False:
+    if name and not off_day:
         # chinese_calendar names a working weekend day after the holiday it pays back.
         return DayInfo(d, True, False, "makeup_workday")
     if name:

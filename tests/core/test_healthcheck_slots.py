@@ -234,7 +234,7 @@ def plan_stage1(plan):
 # --- hard constraints ------------------------------------------------------------------
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(instance=instances())
 def test_plans_keep_every_hard_constraint(instance):
     days, people, share = instance
@@ -242,7 +242,7 @@ def test_plans_keep_every_hard_constraint(instance):
     check_feasible(days, people, share, plan)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(instance=instances(max_people=20), extra=st.integers(0, 10))
 def test_section_headcount_beyond_candidates_sets_the_cap(instance, extra):
     days, people, _ = instance
@@ -356,7 +356,7 @@ def rerun(people, plan):
     return [replace(p, previous=plan.assignment.get(p.person_id)) for p in people]
 
 
-@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(instance=instances())
 def test_rerun_of_an_unchanged_instance_moves_nobody(instance):
     days, people, share = instance
