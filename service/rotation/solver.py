@@ -144,6 +144,7 @@ class _Model:
         self.members = [[] for _ in range(S)]
         for p, s in enumerate(self.psec):
             self.members[s].append(p)
+        self.order = np.argsort(self.psec, kind="stable")  # persons grouped by section
         self.participating = np.array([s.participating for s in self.sections], dtype=bool)
         self.count0 = np.array([c.rotation_count for c in cands], dtype=np.int64)
 
@@ -373,45 +374,75 @@ def _key(m: _Model, cnt: np.ndarray, p: int, t: int) -> int:
     return int(2 * cnt[p, t] + m.lt[p, t])
 
 
-def _tier(st: _State, cnt: np.ndarray, s: int, t: int, skip: Iterable[int] = ()) -> list:
-    """Members of s that fairness lets through in month t: eligible, not posted this month,
-    with the lowest key. ``skip`` are treated as not posted (the slot being re-solved)."""
-    m = st.m
-    skip = set(skip)
-    best, tier = None, []
-    for p in m.members[s]:
-        if (st.post[p, t] >= 0 and p not in skip) or not st.eligible(p, t):
-            continue
-        k = _key(m, cnt, p, t)
-        if best is None or k < best:
-            best, tier = k, [p]
-        elif k == best:
-            tier.append(p)
-    return tier
+class _View:
+    """Month t seen from the plan: who is eligible, their fairness key and recency cost."""
+
+    def __init__(self, st: _State, t: int):
+        m = st.m
+        self.t = t
+        self.cnt = cnt = st.counts_before()
+        elig = m.E0[:, t].copy()
+        # Someone posted in the plan may have used up every host they may visit.
+        done = cnt[:, t] - m.count0
+        for p in np.flatnonzero(elig & (done > 0) & (done >= m.n_allowed[:, t])):
+            row = m._allowed_row(p, t).copy()
+            row[[int(h) for h in st.post[p, :t] if h >= 0]] = False
+            elig[p] = row.any()
+        self.elig = elig
+        self.key = 2 * cnt[:, t] + m.lt[:, t]
+        if t:
+            posted = st.post[:, :t] >= 0
+            last = np.where(posted, np.arange(t), -1).max(axis=1)
+            waited = m.mord[t] - m.mord[np.maximum(last, 0)]
+            horizon = max(1, m.inp.rules.recent_months)
+            fresh = m.w.recent * np.maximum(0, horizon - waited) / horizon
+            self.rec = np.where(last >= 0, fresh, m.a0[:, t])
+        else:
+            self.rec = m.a0[:, 0]
+
+    def tiers(self, st: _State, skip: Iterable[int] = ()) -> list:
+        """Per section: members fairness lets through (eligible, not posted this month, lowest key)."""
+        m = st.m
+        free = self.elig & (st.post[:, self.t] < 0)
+        for p in skip:
+            free[p] = self.elig[p]
+        key = np.where(free, self.key, np.iinfo(np.int64).max)
+        lowest = np.full(m.S, np.iinfo(np.int64).max)
+        np.minimum.at(lowest, m.psec, key)
+        tier = free & (key == lowest[m.psec])
+        chosen = m.order[tier[m.order]]
+        cuts = np.searchsorted(m.psec[chosen], np.arange(m.S + 1))
+        return [chosen[cuts[s]:cuts[s + 1]].tolist() for s in range(m.S)]
 
 
-def _row_costs(st: _State, s: int, t: int, cands: Sequence[int], open_hosts: np.ndarray,
-               pair_extra: Optional[np.ndarray] = None):
+def _person_row(st: _State, p: int, t: int) -> np.ndarray:
+    """Hosts p may visit in month t given the plan's other months (never the same host twice)."""
+    row = st.m._allowed_row(p, t)
+    if st.n_posts[p]:
+        others = st.plan_hosts(p, skip_t=t)
+        if others:
+            row = row.copy()
+            row[others] = False
+    return row
+
+
+def _row_costs(st: _State, s: int, t: int, cands: Sequence[int], rec: np.ndarray,
+               open_hosts: np.ndarray):
     """Cost of s sending its cheapest allowed candidate to each host, and who that would be."""
     m = st.m
     hosts = m.host_row(s, t)
     todo = np.isfinite(hosts) & open_hosts
     row = np.full(m.S, np.inf)
     who = np.full(m.S, -1, dtype=np.int64)
-    rec = sorted((st.recency(p, t), p) for p in cands)
-    for cost, p in rec:
-        if not todo.any():
-            break
-        ok = m._allowed_row(p, t) & todo
-        visited = st.plan_hosts(p, skip_t=t)
-        if visited:
-            ok = ok.copy()
-            ok[visited] = False
-        row[ok] = cost
+    order = sorted(cands, key=lambda p: rec[p])
+    for p in order:
+        ok = _person_row(st, p, t) & todo
+        row[ok] = rec[p]
         who[ok] = p
         todo &= ~ok
-    spread = m.w.spread * (st.pair[s] if pair_extra is None else st.pair[s] + pair_extra)
-    return row + hosts + spread, who
+        if not todo.any():
+            break
+    return row + hosts + m.w.spread * st.pair[s], who
 
 
 def _assign(rows: np.ndarray, cap: np.ndarray, dummy: float):
@@ -436,18 +467,19 @@ def _fill_month(st: _State, t: int, sections: Optional[Iterable[int]] = None,
     m = st.m
     only = None if sections is None else set(sections)
     for _ in range(m.N):
-        cnt = st.counts_before()
+        view = _View(st, t)
+        tiers = view.tiers(st)
         rows, whos, secs = [], [], []
         open_hosts = st.load[:, t] < m.K
         for s in range(m.S):
             if (only is not None and s not in only) or len(st.sent[s][t]) >= m.d[s, t]:
                 continue
-            tier = _tier(st, cnt, s, t)
+            tier = tiers[s]
             if avoid_later:
                 tier = [p for p in tier if not (st.post[p, t + 1:] >= 0).any()]
             if not tier:
                 continue
-            row, who = _row_costs(st, s, t, tier, open_hosts)
+            row, who = _row_costs(st, s, t, tier, view.rec, open_hosts)
             rows.append(row)
             whos.append(who)
             secs.append(s)
@@ -486,29 +518,30 @@ def _resolve_month(st: _State, t: int) -> float:
         for p in list(st.sent[s][t]):
             if not st.pinned[p, t]:
                 old.append((s, p, st.remove(p, t)))
-    cnt = st.counts_before()
+    view = _View(st, t)
+    cnt = view.cnt
+    tiers = view.tiers(st)
     old_cost = 0.0
     current = {s: (p, h) for s, p, h in old}
     for s, p, h in old:
-        old_cost += st.recency(p, t) + m.host_row(s, t)[h] + m.w.spread * st.pair[s, h]
+        old_cost += view.rec[p] + m.host_row(s, t)[h] + m.w.spread * st.pair[s, h]
     rows, whos, secs, keep = [], [], [], []
     open_hosts = st.load[:, t] < m.K
+    later = (st.post[:, t + 1:] >= 0).any(axis=1)
     for s in range(m.S):
         if len(st.sent[s][t]) >= m.d[s, t]:
             continue
         if s in current:
             p0 = current[s][0]
             cands = [p0]
-            if _swap_ok(st, cnt, s, t, p0):
-                tier = _tier(st, cnt, s, t)
-                if p0 in tier:
-                    cands += [p for p in tier if p != p0 and not st.n_posts[p]]
+            if _swap_ok(st, cnt, s, t, p0) and p0 in tiers[s]:
+                cands += [p for p in tiers[s] if p != p0 and not st.n_posts[p]]
         else:
             old_cost += m.w.shortfall
-            cands = [p for p in _tier(st, cnt, s, t) if not (st.post[p, t + 1:] >= 0).any()]
+            cands = [p for p in tiers[s] if not later[p]]
         if not cands:
             continue
-        row, who = _row_costs(st, s, t, cands, open_hosts)
+        row, who = _row_costs(st, s, t, cands, view.rec, open_hosts)
         rows.append(row)
         whos.append(who)
         secs.append(s)
@@ -535,8 +568,9 @@ def _resolve_hosts(st: _State, t: int) -> float:
     old = [(p, st.remove(p, t)) for s in range(m.S) for p in list(st.sent[s][t]) if not st.pinned[p, t]]
     rows = []
     open_hosts = st.load[:, t] < m.K
+    rec = _View(st, t).rec
     for p, _ in old:
-        row, _ = _row_costs(st, int(m.psec[p]), t, [p], open_hosts)
+        row, _ = _row_costs(st, int(m.psec[p]), t, [p], rec, open_hosts)
         rows.append(row)
     hosts, _ = _assign(np.array(rows) if rows else np.zeros((0, m.S)), m.K - st.load[:, t], m.w.shortfall)
     if all(h >= 0 for h in hosts):
