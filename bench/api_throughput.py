@@ -519,6 +519,16 @@ def main(argv=None) -> int:
             "latency = request sent to response read, successful responses only; "
             "errors = any other status or connection error.",
         ]
+        for sc, res in results:
+            bad = {k: v for k, v in res.statuses.items() if k != sc.expect}
+            if bad:
+                info.append(f"Errors, {sc.operation} on {sc.server}: "
+                            + ", ".join(f"{v} x {k}" for k, v in sorted(bad.items(), key=str))
+                            + (" (see the gunicorn log; on SQLite typically 'database is locked')"
+                               if dialect == "sqlite" and sc.server == "talkcare" else ""))
+        few = [f"{sc.operation} on {sc.server}" for sc, res in results if 0 < res.requests < 100]
+        if few:
+            info.append("Fewer than 100 samples (p95/p99 are close to the maximum): " + "; ".join(few) + ".")
         if queries:
             info.append("SQL statements per talkcare request (in-process test client): " + "; ".join(
                 f"{k}: {v['queries']} (HTTP {v['status']})" for k, v in queries.items()))

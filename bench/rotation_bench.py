@@ -228,15 +228,29 @@ def cpsat_optimum(inp: PlanInput, time_limit: float = 60.0):
             for u in used:
                 model.AddImplication(e.Not(), u)
             elig[(c.person_id, t)] = e
+    out_before = {}
+
+    def lt_term(c, t, mo):
+        """1, or 0 for long tenure not yet out in this plan before month t."""
+        if not is_long_tenure(inp, c, mo):
+            return 1
+        if t == 0:
+            return 0
+        if (c.person_id, t) not in out_before:
+            b = model.NewBoolVar("")
+            model.AddMaxEquality(b, [y[(c.person_id, u)] for u in range(t)])
+            out_before[(c.person_id, t)] = b
+        return out_before[(c.person_id, t)]
+
     for t, mo in enumerate(months):
         for s in inp.sections:
             mem = [c for c in people if c.section_id == s.id]
             for p in mem:
-                kp = 2 * count[(p.person_id, t)] + (0 if is_long_tenure(inp, p, mo) else 1)
+                kp = 2 * count[(p.person_id, t)] + lt_term(p, t, mo)
                 for q in mem:
                     if q is p or elig[(q.person_id, t)] is None:
                         continue
-                    kq = 2 * count[(q.person_id, t)] + (0 if is_long_tenure(inp, q, mo) else 1)
+                    kq = 2 * count[(q.person_id, t)] + lt_term(q, t, mo)
                     model.Add(kq >= kp).OnlyEnforceIf([y[(p.person_id, t)], y[(q.person_id, t)].Not(),
                                                        elig[(q.person_id, t)]])
     # Recency with the last rotation inside the plan when there is one.

@@ -574,7 +574,7 @@ def carry_over_entries(
     entries = list(entries)
     new = _expiry_entries(entries, year, policy, as_of)
     next_jan1 = date(year + 1, 1, 1)
-    account = [e for e in entries + new if e.year == year]
+    account = [e for e in entries + new if e.year == year and e.kind != EXPIRY]
     if as_of < next_jan1 or any(e.kind in (CARRY_OUT, LAPSE) for e in account):
         return tuple(new)
     # Carried-in days have expired by now (expiry is at the latest 31 December), so what is

@@ -248,7 +248,7 @@ def violations(plan_input: PlanInput, postings: Sequence[Posting]) -> list[Reaso
     """Every hard rule the postings break, as reasons. An empty list means the plan is lawful.
 
     Fairness, precisely: at each month, each posted person's key (rotation count so far, then 0
-    for long tenure / 1 otherwise) is <= the key of every member of the same section who is
+    for long tenure not yet out in this plan / 1 otherwise) is <= the key of every member of the same section who is
     eligible that month and not posted that month. "So far" counts postings before the month,
     in this plan and before it (``rotation_count``), which carries fairness across plans.
     """
@@ -322,7 +322,8 @@ def violations(plan_input: PlanInput, postings: Sequence[Posting]) -> list[Reaso
         posted_now = {p.person_id for p in by_month[month]}
 
         def key(c):
-            return (count[c.person_id], 0 if is_long_tenure(plan_input, c, month) else 1)
+            first_time = count[c.person_id] == c.rotation_count  # not yet out in this plan
+            return (count[c.person_id], 0 if first_time and is_long_tenure(plan_input, c, month) else 1)
 
         for section_id in {p.section_id for p in by_month[month]}:
             waiting = [c for c in members[section_id] if c.person_id not in posted_now

@@ -19,11 +19,13 @@ sections to learn their work. A posting is (person, host section, month). Hard r
   pinned them to.
 * fairness: "nobody rotates twice before everyone eligible in the section has rotated once",
   made precise as: in each month, every posted person's key ``(rotation count so far, 0 if long
-  tenure else 1)`` is <= the key of every *eligible* member of the same section who is not posted
-  that month. The count includes ``rotation_count`` (all postings before this plan), so fairness
-  carries across plans. Eligible = available that month and at least one host would take them
-  (capacity aside). Long tenure (``long_tenure_years`` in the same post) is the second key: such
-  people go first among equals - the civil-service rule makes their rotation an obligation.
+  tenure and not yet out in this plan else 1)`` is <= the key of every *eligible* member of the
+  same section who is not posted that month. The count includes ``rotation_count`` (all postings
+  before this plan), so fairness carries across plans. Eligible = available that month and at
+  least one host would take them (capacity aside). Long tenure (``long_tenure_years`` in the
+  same post) is the second key: such people go first among equals - the civil-service rule makes
+  their rotation an obligation - but only once per plan, since a month's learning posting does
+  not change their post and would otherwise put them first again at every round.
 * pins are kept; a pin that breaks a rule checkable on its own is dropped and reported.
 
 Shortfalls. A section-month sending fewer than ``d(s,t)`` pays ``weights.shortfall`` per missing
@@ -340,38 +342,16 @@ class _State:
         posted = (self.post >= 0).astype(np.int64)
         return self.m.count0[:, None] + np.cumsum(posted, axis=1) - posted
 
-    def recency(self, p: int, t: int) -> float:
-        row = self.post[p, :t]
-        if self.n_posts[p] and (row >= 0).any():
-            last = int(np.flatnonzero(row >= 0)[-1])
-            waited = int(self.m.mord[t] - self.m.mord[last])
-            horizon = max(1, self.m.inp.rules.recent_months)
-            return self.m.w.recent * max(0, horizon - waited) / horizon
-        return float(self.m.a0[p, t])
-
     def plan_hosts(self, p: int, skip_t: int = -1) -> list:
         if not self.n_posts[p]:
             return []
         row = self.post[p]
         return [int(row[u]) for u in np.flatnonzero(row >= 0) if u != skip_t]
 
-    def eligible(self, p: int, t: int) -> bool:
-        """Eligible in month t given the plan's earlier postings (they close visited hosts)."""
-        m = self.m
-        if not m.E0[p, t]:
-            return False
-        if not self.n_posts[p]:
-            return True
-        before = [int(h) for h in self.post[p, :t] if h >= 0]
-        if len(before) < m.n_allowed[p, t]:
-            return True
-        row = m._allowed_row(p, t).copy()
-        row[before] = False
-        return bool(row.any())
-
 
 def _key(m: _Model, cnt: np.ndarray, p: int, t: int) -> int:
-    return int(2 * cnt[p, t] + m.lt[p, t])
+    """Fairness key: rotations so far, then long tenure first unless already out in this plan."""
+    return int(2 * cnt[p, t] + (m.lt[p, t] if cnt[p, t] == m.count0[p] else 1))
 
 
 class _View:
@@ -389,7 +369,7 @@ class _View:
             row[[int(h) for h in st.post[p, :t] if h >= 0]] = False
             elig[p] = row.any()
         self.elig = elig
-        self.key = 2 * cnt[:, t] + m.lt[:, t]
+        self.key = 2 * cnt[:, t] + np.where(done > 0, 1, m.lt[:, t])
         if t:
             posted = st.post[:, :t] >= 0
             last = np.where(posted, np.arange(t), -1).max(axis=1)
@@ -586,13 +566,24 @@ def _resolve_hosts(st: _State, t: int) -> float:
     return 0.0
 
 
+def _recency_all(st: _State) -> np.ndarray:
+    """Recency cost of posting each person in each month, given the plan's earlier months."""
+    m = st.m
+    out = m.a0.copy()
+    posted = st.post >= 0
+    for t in range(1, m.T):
+        last = np.where(posted[:, :t], np.arange(t), -1).max(axis=1)
+        has = last >= 0
+        if has.any():
+            out[has, t] = _recency(m, m.mord[t] - m.mord[last[has]])
+    return out
+
+
 def _objective(st: _State) -> float:
     """The objective of the state, from the same definition as rules.plan_cost, on arrays."""
     m = st.m
-    total = 0.0
     ps, ts = np.nonzero(st.post >= 0)
-    for p, t in zip(ps, ts):
-        total += st.recency(int(p), int(t))
+    total = float(_recency_all(st)[ps, ts].sum())
     hosts = st.post[ps, ts]
     total += float(m.pair_cost[m.psec[ps], hosts].sum())
     n = st.pair
@@ -624,73 +615,119 @@ def _improve(st: _State, max_passes: int, deadline: Optional[float]) -> int:
 def _fairness_need(m: _Model, s: int, j: int) -> np.ndarray:
     """Members x months: postings of others that must precede a member's (j+1)-th posting.
 
-    Before p is posted with count c_p + j, each other eligible q must reach p's key: m_q more
-    postings, or fewer if q runs out of hosts first (then it is no longer eligible).
+    Before p is posted with key k_p = 2 (c_p + j) + lt_p (lt_p = 1 once out in this plan), each
+    other eligible q must have key >= k_p: none if 2 c_q + lt_q >= k_p already, else the m >= 1
+    postings that bring 2 (c_q + m) + 1 to k_p - or fewer if q runs out of hosts first.
     """
     mem = np.array(m.members[s], dtype=np.int64)
     e = m.E0[mem].T  # T x n
     lt = m.lt[mem].T  # T x n
     c = m.count0[mem]
-    raw = (c[:, None] + j - c[None, :])[None, :, :] + (lt[:, None, :] < lt[:, :, None])  # T x p x q
-    need = np.minimum(np.maximum(raw, 0), m.n_allowed[mem].T[:, None, :]) * e[:, None, :]
+    kp = 2 * (c[None, :] + j) + (lt if j == 0 else 1)  # T x p
+    kq = 2 * c[None, :] + lt  # T x q
+    more = np.maximum(1, -((2 * c[None, None, :] + 1 - kp[:, :, None]) // 2))  # ceil((kp-1)/2 - c_q)
+    raw = np.where(kq[:, None, :] >= kp[:, :, None], 0, more)  # T x p x q
+    need = np.minimum(raw, m.n_allowed[mem].T[:, None, :]) * e[:, None, :]
     idx = np.arange(len(mem))
     need[:, idx, idx] = 0
     return need.sum(axis=2).T
 
 
+def _recency(m: _Model, waited: np.ndarray) -> np.ndarray:
+    horizon = max(1, m.inp.rules.recent_months)
+    return m.w.recent * np.maximum(0, horizon - waited) / horizon
+
+
 def _bound_persons(m: _Model, s: int) -> float:
-    """Part A of the bound for one section: people into its month slots (exact assignment)."""
-    slots = [t for t in range(m.T) for _ in range(int(m.d[s, t]))]
-    if not slots:
+    """Part A of the bound for one section: people into its month slots (exact assignment).
+
+    Column = the (j+1)-th posting of a member, allowed only in months where fairness could let
+    it through. Its cost is the recency from pre-plan data for j = 0; for j >= 1 the person
+    rotated inside the plan no earlier than the first month their j-th posting could happen, so
+    they waited at most since then, and recency falls with waiting: a valid lower bound.
+    """
+    slots = np.array([t for t in range(m.T) for _ in range(int(m.d[s, t]))], dtype=np.int64)
+    half = m.w.shortfall / 2
+    if not len(slots):
         return 0.0
     mem = m.members[s]
+    if not mem:
+        return half * len(slots)
     cap_before = np.concatenate([[0], np.cumsum(m.d[s])[:-1]])
-    cols = []  # one column per possible posting of a person: its cost per month or inf
+    months = np.arange(m.T)
+    cols = []
+    first_prev = None
     for j in range(m.T):
         need = _fairness_need(m, s, j)  # members x T
         ok = m.E0[mem] & (need <= (cap_before[None, :] - j))
-        if not ok.any():
+        if j == 0:
+            cost = m.a0[mem]
+        else:
+            ok &= months[None, :] > first_prev[:, None]
+            waited = m.mord[None, :] - m.mord[np.minimum(first_prev, m.T - 1)][:, None]
+            cost = _recency(m, waited)
+        has = ok.any(axis=1)
+        if not has.any():
             break
-        for i, p in enumerate(mem):
-            if ok[i].any():
-                cols.append(np.where(ok[i], m.a0[p], np.inf))
-    half = m.w.shortfall / 2
+        cols.append(np.where(ok[has], cost[has], np.inf))
+        first_prev = np.where(has, np.argmax(ok, axis=1), m.T)
     n = len(slots)
-    cost = np.full((n, len(cols) + n), half)
-    for k, col in enumerate(cols):
-        cost[:, k] = col[slots]
+    people = np.concatenate(cols, axis=0)[:, slots].T if cols else np.zeros((n, 0))
+    cost = np.concatenate([people, np.full((n, n), half)], axis=1)
     r, c = linear_sum_assignment(cost)
     return float(cost[r, c].sum())
 
 
-def _bound_hosts(m: _Model, t: int, section_hosts: np.ndarray) -> float:
-    """Part B of the bound for one month: section slots into host copies (exact assignment)."""
+def _bound_hosts(m: _Model, t: int, reach: np.ndarray) -> float:
+    """Part B of the bound, by month: section slots into host copies (exact, with capacity K)."""
     secs = [s for s in range(m.S) for _ in range(int(m.d[s, t]))]
     if not secs:
         return 0.0
-    rows = np.array([np.where(section_hosts[s], m.host_row(s, t), np.inf) for s in secs])
+    rows = np.array([np.where(reach[s], m.host_row(s, t), np.inf) for s in secs])
     _, cost = _assign(rows, np.full(m.S, m.K), m.w.shortfall / 2)
     return cost
 
 
+def _bound_hosts_year(m: _Model, s: int, reach: np.ndarray) -> float:
+    """Part B of the bound, by section over the year: the convex spread counted exactly,
+    host capacity relaxed. The (j+1)-th posting to h costs pair + spread * (history + j).
+
+    Only each slot's n cheapest hosts can matter (n = number of slots): a slot placed elsewhere
+    could move to one of its n cheapest that no other slot uses, at no higher cost.
+    """
+    slots = [t for t in range(m.T) for _ in range(int(m.d[s, t]))]
+    n = len(slots)
+    if not n:
+        return 0.0
+    rows = np.array([np.where(reach[t, s], m.host_row(s, t), np.inf) for t in slots])
+    k = min(n, m.S)
+    near = np.argpartition(rows, k - 1, axis=1)[:, :k] if k < m.S else np.tile(np.arange(m.S), (n, 1))
+    hosts = np.unique(near)
+    hosts = hosts[np.isfinite(rows[:, hosts]).any(axis=0)]
+    extra = m.w.spread * np.arange(n)
+    block = rows[:, hosts][:, :, None] + extra[None, None, :]  # slot x host x copy
+    cost = np.concatenate([block.reshape(n, -1), np.full((n, n), m.w.shortfall / 2)], axis=1)
+    r, c = linear_sum_assignment(cost)
+    return float(cost[r, c].sum())
+
+
 def _lower_bound(m: _Model) -> float:
-    total = 0.0
-    for s in range(m.S):
-        total += _bound_persons(m, s)
-    order = np.argsort(m.psec, kind="stable")
-    starts = np.searchsorted(m.psec[order], np.arange(m.S))
+    """A + max(B by month, B by section); see the module docstring for why each is valid."""
+    persons = sum(_bound_persons(m, s) for s in range(m.S))
+    starts = np.searchsorted(m.psec[m.order], np.arange(m.S))
+    nonempty = np.array([len(x) > 0 for x in m.members], dtype=bool)
+    reach = np.zeros((m.T, m.S, m.S), dtype=bool)  # month, sender, host: some eligible member may go
     for t in range(m.T):
-        can = m.E0[:, t][:, None] & m.allowed  # person-host, pre-plan
+        can = m.E0[:, t][:, None] & m.allowed
         for (p, u), hosts in m.fb_pt.items():
             if u == t:
                 can[p, list(hosts)] = False
-        reach = np.zeros((m.S, m.S), dtype=bool)
-        nonempty = np.array([len(x) > 0 for x in m.members])
         if m.P:
-            red = np.logical_or.reduceat(can[order], np.minimum(starts, m.P - 1), axis=0)
-            reach[nonempty] = red[nonempty]
-        total += _bound_hosts(m, t, reach)
-    return total
+            red = np.logical_or.reduceat(can[m.order], np.minimum(starts, m.P - 1), axis=0)
+            reach[t][nonempty] = red[nonempty]
+    by_month = sum(_bound_hosts(m, t, reach[t]) for t in range(m.T))
+    by_section = sum(_bound_hosts_year(m, s, reach) for s in range(m.S))
+    return persons + max(by_month, by_section)
 
 
 def lower_bound(plan_input: PlanInput) -> float:
@@ -700,55 +737,42 @@ def lower_bound(plan_input: PlanInput) -> float:
 
 # --- explanations -----------------------------------------------------------------------------
 
-def _member_codes(st: _State, cnt: np.ndarray, s: int, t: int) -> dict:
-    """Why each member of s is or is not posted in month t, as rule codes."""
-    m = st.m
-    codes = {}
-    for p in m.members[s]:
-        a = int(m.avail_code[p, t])
-        if st.post[p, t] >= 0:
-            codes[p] = None
-        elif a:
-            codes[p] = _AVAIL_CODES[a]
-        elif not st.eligible(p, t):
-            codes[p] = NO_ALLOWED_HOST
-        else:
-            codes[p] = "eligible"
-    return codes
-
-
-def _explain_posting(st: _State, cnt: np.ndarray, codes: dict, p: int, t: int, h: int,
-                     pair_before: int, load: int) -> dict:
+def _explain_posting(st: _State, view: _View, p: int, t: int, h: int, pair_before: int,
+                     load: int) -> dict:
+    """Why this person and why this host, as codes and numbers (the app words them)."""
     m = st.m
     s = int(m.psec[p])
     c = m.cands[p]
-    key = _key(m, cnt, p, t)
+    cnt = view.cnt
+    key = int(view.key[p])
     excluded = defaultdict(list)
-    for q, code in codes.items():
+    for q in m.members[s]:
         if q == p:
             continue
-        if code is None:
+        a = int(m.avail_code[q, t])
+        if st.post[q, t] >= 0:
             code = POSTED_THIS_MONTH
-        elif code == "eligible":
-            kq = _key(m, cnt, q, t)
-            if kq > key:
-                code = HIGHER_ROTATION_COUNT if cnt[q, t] > cnt[p, t] else TENURE_ORDER
-            elif st.n_posts[q]:
-                code = POSTED_OTHER_MONTH
-            else:
-                code = LESS_SUITABLE
+        elif a:
+            code = _AVAIL_CODES[a]
+        elif not view.elig[q]:
+            code = NO_ALLOWED_HOST
+        elif view.key[q] > key:
+            code = HIGHER_ROTATION_COUNT if cnt[q, t] > cnt[p, t] else TENURE_ORDER
+        elif st.n_posts[q]:
+            code = POSTED_OTHER_MONTH
+        else:
+            code = LESS_SUITABLE
         excluded[code].append(m.pid[q])
     last = [u for u in range(t) if st.post[p, u] >= 0]
     waited = int(m.mord[t] - m.mord[last[-1]]) if last else int(m.waited0[p, t])
-    first_time = not last and c.last_rotation_month is None
-    rec = st.recency(p, t)
+    rec = float(view.rec[p])
     pair = float(m.pair_cost[s, h])
     spread = m.w.spread * pair_before
     return {
         "person": {
             "rotation_count": int(cnt[p, t]),
             "months_since_last_rotation": waited,
-            "never_rotated": bool(first_time and c.rotation_count == 0),
+            "never_rotated": bool(not last and c.last_rotation_month is None and c.rotation_count == 0),
             "long_tenure": bool(m.lt[p, t] == 0),
             "years_in_post": R.years_in_post(c, m.months[t]),
             "recency_cost": rec,
@@ -767,7 +791,7 @@ def _explain_posting(st: _State, cnt: np.ndarray, codes: dict, p: int, t: int, h
     }
 
 
-def _unfilled_for(st: _State, cnt: np.ndarray, s: int, t: int) -> list:
+def _unfilled_for(st: _State, view: _View, tiers: list, s: int, t: int) -> list:
     """Unfilled entries for a section-month sending fewer than N."""
     m = st.m
     sent = len(st.sent[s][t])
@@ -792,51 +816,58 @@ def _unfilled_for(st: _State, cnt: np.ndarray, s: int, t: int) -> list:
             rule, detail = NO_ELIGIBLE, {"excluded": dict(excluded)}
         out.append(Unfilled(sid, month, m.N - max(d, sent), rule, True, detail))
     if sent < d:
-        tier = _tier(st, cnt, s, t)
+        tier = tiers[s]
         if not tier:
             rule = SAME_HOST_TWICE
-            detail = {"tier": []}
         else:
-            hosts_full = []
+            full = []
             for p in tier:
-                row = m._allowed_row(p, t).copy()
-                row[st.plan_hosts(p)] = False
-                hosts_full.append(bool(row.any()) and bool((st.load[row, t] >= m.K).all()))
-            rule = HOST_CAPACITY if all(hosts_full) else FAIRNESS
-            detail = {"tier": [m.pid[p] for p in tier]}
-        out.append(Unfilled(sid, month, d - sent, rule, False, detail))
+                row = _person_row(st, p, t)
+                full.append(bool(row.any()) and bool((st.load[row, t] >= m.K).all()))
+            rule = HOST_CAPACITY if all(full) else FAIRNESS
+        out.append(Unfilled(sid, month, d - sent, rule, False, {"tier": [m.pid[p] for p in tier]}))
     return out
 
 
 def _finish(st: _State, started: float, explain: bool, bound: Optional[float], extra_reasons=(),
             stats: Optional[dict] = None) -> Plan:
     m = st.m
-    cnt = st.counts_before()
     postings = []
+    unfilled = []
     pair_run = m.hist.copy()
     load_run = np.zeros((m.S, m.T), dtype=np.int64)
+    short = [(s, t) for s in range(m.S) for t in range(m.T) if len(st.sent[s][t]) < m.N]
     for t in range(m.T):
+        view = _View(st, t) if explain or any(u == t for _, u in short) else None
         for s in range(m.S):
-            if not st.sent[s][t]:
-                continue
-            codes = _member_codes(st, cnt, s, t) if explain else None
             for p in st.sent[s][t]:
                 h = int(st.post[p, t])
                 load_run[h, t] += 1
                 if explain:
-                    ex = _explain_posting(st, cnt, codes, p, t, h, int(pair_run[s, h]), int(load_run[h, t]))
+                    ex = _explain_posting(st, view, p, t, h, int(pair_run[s, h]), int(load_run[h, t]))
                     cost = ex["cost"]
                 else:
                     ex = {}
-                    cost = st.recency(p, t) + float(m.pair_cost[s, h]) + m.w.spread * int(pair_run[s, h])
+                    cost = float(st.m.a0[p, t]) if not st.n_posts[p] else 0.0
                 pair_run[s, h] += 1
                 postings.append(Posting(m.pid[p], m.sid[s], m.sid[h], m.months[t], cost,
                                         bool(st.pinned[p, t]), ex))
-    unfilled = []
-    for s in range(m.S):
-        for t in range(m.T):
-            if len(st.sent[s][t]) < m.N:
-                unfilled.extend(_unfilled_for(st, cnt, s, t))
+        secs = [s for s, u in short if u == t]
+        if secs:
+            tiers = view.tiers(st)
+            for s in secs:
+                unfilled.extend(_unfilled_for(st, view, tiers, s, t))
+    if not explain:  # costs without the explanation pass: recency from the plan, pair, spread
+        rec = _recency_all(st)
+        pair_run = m.hist.copy()
+        fixed = []
+        for x in postings:
+            p, t, s, h = m.pidx[x.person_id], m.tidx[x.month], m.sidx[x.section_id], m.sidx[x.host_id]
+            cost = float(rec[p, t]) + float(m.pair_cost[s, h]) + m.w.spread * int(pair_run[s, h])
+            pair_run[s, h] += 1
+            fixed.append(replace(x, cost=cost))
+        postings = fixed
+    unfilled.sort(key=lambda u: (u.section_id, u.month))
     reasons = list(m.pin_reasons) + list(extra_reasons)
     reasons += [Reason(u.rule, u.section_id, u.month, {"missing": u.missing, **u.detail})
                 for u in unfilled if not u.excused]

@@ -148,7 +148,7 @@ def _official_working(d: date, provisional: bool) -> bool:
     if provisional:
         return d.weekday() < 5
     # is_workday knows make-up Saturdays/Sundays; get_workdays(include_weekends=False) drops them.
-    return d.weekday() < 5
+    return chinese_calendar.is_workday(d)
 
 
 @lru_cache(maxsize=None)

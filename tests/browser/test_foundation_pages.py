@@ -116,7 +116,7 @@ def test_staff_creates_a_token_sees_it_once_and_revokes_it(page, context, office
     assert api.get("/api/tokens", headers={"Authorization": f"Bearer {token}"}).status == 401
 
 
-def test_login_page_fits_a_phone(browser, live_server):
+def test_pages_fit_a_phone(browser, live_server, office, log_in):
     ctx = browser.new_context(base_url=live_server, locale="zh-CN", viewport={"width": 375, "height": 812},
                               is_mobile=True, has_touch=True, device_scale_factor=2)
     try:
@@ -127,6 +127,11 @@ def test_login_page_fits_a_phone(browser, live_server):
         assert width <= 375, f"the login page scrolls sideways at 375px ({width}px wide)"
         box = page.locator("#submit").bounding_box()
         assert box and box["x"] >= 0 and box["x"] + box["width"] <= 375
+        log_in(page, "HR1")
+        for path in ("/", "/people", f"/people/{office['staff_a']}", "/tokens", "/admin/mail"):
+            page.goto(path)
+            width = page.evaluate("document.scrollingElement.scrollWidth")
+            assert width <= 375, f"{path} scrolls sideways at 375px ({width}px wide)"
     finally:
         ctx.close()
 
