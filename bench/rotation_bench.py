@@ -310,7 +310,7 @@ def _section_of(inp, person_id):
 def cpsat_rows(cases) -> list:
     lines = []
     try:
-        import ortools  # noqa: F401
+        import ortools.sat.python.cp_model  # noqa: F401
     except ImportError:
         return ["(CP-SAT comparison skipped: pip install ortools)"]
     for n_sections, n_staff, n_months, seed in cases:

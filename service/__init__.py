@@ -47,6 +47,9 @@ def create_app(config: dict | None = None) -> Flask:
     _register_error_handlers(app)
     _register_models()
     event.listen(Session, "after_commit", _after_commit)
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        with app.app_context():
+            event.listen(db.engine, "connect", _sqlite_pragmas)
 
     from service.cli import register_commands
 
@@ -135,6 +138,16 @@ def _error(code: int, message: str):
 
     body = {"code": code, "status": HTTPStatus(code).phrase, "message": message}
     return jsonify(body), code
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    # Development runs web, worker and scheduler on one SQLite file: WAL lets readers and the
+    # one writer proceed together, and a busy timeout makes writers wait instead of failing.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
 
 
 def _after_commit(session) -> None:

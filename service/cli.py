@@ -86,7 +86,7 @@ def _dev(args) -> int:
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     commands = {
         "web": [gunicorn, "--bind", f"{args.host}:{args.port}", "--workers", "2", "--threads", "4",
-                "--access-logfile", "-", "wsgi:app"],
+                "--no-control-socket", "--access-logfile", "-", "wsgi:app"],
         "worker": [rq, "worker", "--worker-class", "workers.base.Worker", "--url", url, "default"],
         "scheduler": [rq, "cron", "workers/cron.py", "--url", url],
     }

