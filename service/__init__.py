@@ -1,6 +1,7 @@
 """talkcare: staff care for organisations. ``create_app`` builds the web app (API + pages)."""
 from __future__ import annotations
 
+import importlib
 import os
 
 from flask import Flask, g, jsonify, render_template, request, send_from_directory, session
@@ -12,6 +13,14 @@ from werkzeug.exceptions import HTTPException
 
 from service.config import SWAGGER_ASSETS_URL, load_config
 from service.extensions import api, babel, csrf, db, limiter, login_manager, migrate
+
+
+# Each domain's REST blueprint (``blp``) and web blueprint (``bp``), by module.
+API_BLUEPRINTS = ("service.people.api", "service.auth.api")
+WEB_BLUEPRINTS = ("service.auth.web", "service.web.views")
+# Each domain's models module, imported so its tables are known to migrations and create_all.
+MODEL_MODULES = ("service.audit.models", "service.auth.models", "service.outbox.models",
+                 "service.people.models")
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -33,16 +42,12 @@ def create_app(config: dict | None = None) -> Flask:
     _init_limiter(app)
     api.init_app(app)
 
-    from service.auth.api import blp as access_api
-    from service.auth.web import bp as auth_web
-    from service.people.api import blp as people_api
-    from service.web.views import bp as web_views
-
-    for blueprint in (people_api, access_api):
+    for module in API_BLUEPRINTS:
+        blueprint = importlib.import_module(module).blp
         api.register_blueprint(blueprint)
         csrf.exempt(blueprint)  # the API authenticates with bearer tokens, not cookies
-    app.register_blueprint(auth_web)
-    app.register_blueprint(web_views)
+    for module in WEB_BLUEPRINTS:
+        app.register_blueprint(importlib.import_module(module).bp)
     _register_docs_assets(app)
     _register_error_handlers(app)
     _register_models()
@@ -68,11 +73,8 @@ def create_app(config: dict | None = None) -> Flask:
 
 
 def _register_models() -> None:
-    # Importing registers every table with the metadata (for migrations and create_all).
-    from service.audit import models as _a  # noqa: F401
-    from service.auth import models as _b  # noqa: F401
-    from service.outbox import models as _c  # noqa: F401
-    from service.people import models as _d  # noqa: F401
+    for module in MODEL_MODULES:
+        importlib.import_module(module)
 
 
 def _select_locale():

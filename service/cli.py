@@ -74,7 +74,7 @@ def _dev(args) -> int:
     app = create_app()
     url = redis_url(app)  # starts the embedded Redis in this process when REDIS_URL is unset
     with app.app_context():
-        upgrade()
+        upgrade(revision="heads")
         from service.demo.seed import seed_demo
 
         seed_demo(DEMO_PASSWORD)

@@ -81,7 +81,7 @@ def session_app(redis_url, database_url):
     })
     _reset_schema(app)
     with app.app_context():
-        upgrade()
+        upgrade(revision="heads")
     yield app
     shutil.rmtree(os.path.join(_SESSION_DIR, "mail"), ignore_errors=True)
 

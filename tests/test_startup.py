@@ -86,7 +86,7 @@ def test_migrations_downgrade_and_upgrade_again(app):
     with app.app_context():
         downgrade(revision="base")
         assert "person" not in inspect(db.engine).get_table_names()
-        upgrade()
+        upgrade(revision="heads")
         assert "person" in inspect(db.engine).get_table_names()
 
 

@@ -764,9 +764,8 @@ def _lower_bound(m: _Model) -> float:
         for (p, u), hosts in m.fb_pt.items():
             if u == t:
                 can[p, list(hosts)] = False
-        if m.P:
-            red = np.logical_or.reduceat(can[m.order], np.minimum(starts, m.P - 1), axis=0)
-            reach[t][nonempty] = red[nonempty]
+        if m.P:  # OR over each section's members (starts of non-empty sections increase strictly)
+            reach[t][nonempty] = np.logical_or.reduceat(can[m.order], starts[nonempty], axis=0)
     by_month = sum(_bound_hosts(m, t, reach[t]) for t in range(m.T))
     by_section = sum(_bound_hosts_year(m, s, reach) for s in range(m.S))
     return persons + max(by_month, by_section)
@@ -1034,8 +1033,9 @@ def repair(plan_input: PlanInput, approved: Sequence[Posting], *, explain: bool 
 
     ``plan_input`` is the changed input; ``approved`` the approved postings. Postings that now
     break a rule are the conflicts; they are removed and only their section-months are refilled
-    (plus any later month of the same section whose fairness the removal upsets), everything
-    else is kept as approved.
+    with someone fairness lets through who is not posted later. When the only fair choice is
+    someone posted later, that one section is re-planned from that month on. Other sections'
+    postings are kept as approved (a freed host slot is not offered to them).
     """
     started = time.perf_counter()
     m = _Model(plan_input)
@@ -1052,6 +1052,23 @@ def repair(plan_input: PlanInput, approved: Sequence[Posting], *, explain: bool 
         if secs:
             _fill_month(st, t, secs, avoid_later=True)
     _settle(st, affected)
+    # A slot the minimal fill could not take (the only fair choice is someone posted later):
+    # re-plan that section from that month on, other sections untouched.
+    short = sorted((t, s) for s, t in affected if len(st.sent[s][t]) < m.d[s, t])
+    replanned = set()
+    for t0, s in short:
+        if s in replanned:
+            continue
+        replanned.add(s)
+        for t in range(t0, m.T):
+            for p in list(st.sent[s][t]):
+                if not st.pinned[p, t]:
+                    st.remove(p, t)
+            affected.add((s, t))
+        for t in range(t0, m.T):
+            _fill_month(st, t, {s})
+    if replanned:
+        _settle(st, affected)
     plan = _finish(st, started, explain, _lower_bound(m))
     before = {(x.person_id, x.month, x.host_id) for x in approved}
     after = {(x.person_id, x.month, x.host_id) for x in plan.postings}

@@ -21,7 +21,7 @@ from service.rotation.model import BASE_STAFF, FAIRNESS, HOST_CAPACITY, INFEASIB
 from service.rotation.rules import availability, host_refusal, local_limits, valid_pins
 
 YEAR = 2025
-FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FAST = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 TINY = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
@@ -323,17 +323,19 @@ def test_someone_leaving_is_repaired_in_their_section_only():
     changed = replace(inp, candidates=tuple(c for c in people if c.person_id != gone.person_id))
     fixed = repair(changed, approved)
     assert lawful(changed, fixed.plan)
-    assert [x.person_id for x in fixed.removed] == [gone.person_id]
-    assert len(fixed.added) == 1 and fixed.added[0].section_id == "A" and fixed.added[0].month == M2
+    assert gone in fixed.removed
+    changed_postings = fixed.removed + fixed.added
+    assert all(x.section_id == "A" and x.month >= M2 for x in changed_postings)
+    assert any(x.month == M2 for x in fixed.added)
     assert fixed.plan.status == PROPOSED
 
 
 def test_what_if_reports_the_extra_cost_of_forbidding_an_encouraged_pair():
     people = tuple(person(f"{s}{i}", s) for s in "ABC" for i in range(2))
-    rules = PlanRules(encouraged_pairs=(("A", "B"),))
+    rules = PlanRules(host_cap_per_month=2, encouraged_pairs=(("A", "B"),))
     inp = PlanInput(tuple(Section(s) for s in "ABC"), people, (M1,), rules)
     base = solve(inp)
-    assert base.objective == 0  # A and B exchange, C goes to one of them... at no cost
+    assert base.objective == 0  # A and B exchange, C goes to either at no cost
     answer = what_if(inp, Forbid(section_id="A", host_id="B"), base)
     assert answer.delta == pytest.approx(1.0)  # A must go elsewhere: one pairing miss
     assert answer.objective_after == pytest.approx(plan_cost(
