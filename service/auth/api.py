@@ -46,8 +46,8 @@ class Tokens(MethodView):
         db.session.flush()
         audit.record("create", "api_token", token.id, {"name": [None, token.name], "scope": [None, token.scope]})
         db.session.commit()
-        body = TokenSchema().dump(token) | {"token": clear}
-        return body, 201, {"Location": url_for("access.TokenById", token_id=token.id)}
+        token.token = clear  # shown in this response only; never stored
+        return token, 201, {"Location": url_for("access.TokenById", token_id=token.id)}
 
 
 @blp.route("/tokens/<int:token_id>")
