@@ -25,6 +25,8 @@ class Text(fields.String):
         allowed = {"\n", "\t", "\r"} if self.multiline else set()
         if any((ord(ch) < 32 and ch not in allowed) or ord(ch) == 127 for ch in value):
             raise ValidationError("Control characters are not allowed.")
+        if any(0xD800 <= ord(ch) <= 0xDFFF for ch in value):
+            raise ValidationError("Not valid Unicode text (lone surrogate).")
         value = value.strip() if not self.multiline else value
         return value
 

@@ -327,7 +327,9 @@ def test_deputy_loses_sight_when_no_longer_overseeing(world, token_for, hr_api):
 # --- can(): the same matrix as a unit test -------------------------------------------------------
 
 R, W = "read", "write"
-# role -> resource -> actions allowed without an object (the generic cell).
+# role -> resource -> actions allowed without an object (the generic cell: lists, creating, the
+# check a view makes before it has loaded anything). Object rules (own tokens, the people one
+# leads...) are tested separately below.
 EXPECTED = {
     "hr": {"section": {R, W}, "person": {R, W}, "person_private": {R, W}, "api_token": {R, W},
            "audit": {R}, "outbox": {R, W}, "mail": {R}},
@@ -336,6 +338,27 @@ EXPECTED = {
     "staff": {"section": {R}, "person": {R}, "person_private": set(), "api_token": {R, W},
               "audit": set(), "outbox": set(), "mail": set()},
 }
+# Resources of later issues (care 5, leave 4, rotation 6): their generic cells as decided there.
+# A visit task is closed by its own leader only (an object rule), so nobody writes one generically.
+EXPECTED["hr"].update({
+    "care_settings": {R, W}, "care_case": {R, W}, "visit_task": {R}, "healthcheck": {R, W},
+    "appointment": {R, W},
+    "calendar": {R, W}, "leave_settings": {R, W}, "leave": {R, W}, "leave_decision": {R, W},
+    "leave_ledger": {R, W}, "leave_report": {R},
+    "rotation_plan": {R, W}, "rotation_history": {R},
+})
+EXPECTED["leader"].update({
+    "care_settings": {R}, "care_case": {R}, "visit_task": {R}, "healthcheck": {R}, "appointment": {R},
+    "calendar": {R}, "leave_settings": {R}, "leave": {R}, "leave_decision": {R}, "leave_ledger": {R},
+    "leave_report": {R},
+    "rotation_plan": {R}, "rotation_history": set(),
+})
+EXPECTED["staff"].update({
+    "care_settings": {R}, "care_case": {R}, "visit_task": {R}, "healthcheck": {R}, "appointment": {R},
+    "calendar": {R}, "leave_settings": {R}, "leave": {R}, "leave_decision": set(), "leave_ledger": {R},
+    "leave_report": set(),
+    "rotation_plan": set(), "rotation_history": set(),
+})
 
 
 def _person(pid, role="staff", hr=False, section_id=None, left_on=None, oversees=()):

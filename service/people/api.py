@@ -16,7 +16,7 @@ from service.api_support import authenticate_api, field_error, get_or_404, pagin
 from service.auth.permissions import can
 from service.clock import unit_today
 from service.extensions import db
-from service.people.models import Person, Posting, Section, holds_on_clause
+from service.people.models import Oversight, Person, Posting, Section, holds_on_clause
 from service.people.register import (
     FieldError, apply_person, birthday_of, export_people_csv, import_people_csv, snapshot,
 )
@@ -105,8 +105,9 @@ class SectionById(MethodView):
         require("write", "section")
         section = get_or_404(Section, section_id, "section")
         used = db.session.scalar(select(Posting.id).where(Posting.section_id == section.id).limit(1))
+        used = used or db.session.scalar(select(Oversight.id).where(Oversight.section_id == section.id).limit(1))
         if used or db.session.scalar(select(Person.id).where(Person.section_id == section.id).limit(1)):
-            abort(409, message="People are or were posted to this section; it stays for the history.")
+            abort(409, message="People are or were posted to or in charge of this section; it stays for the history.")
         audit.record("delete", "section", section.id, {"code": [section.code, None]})
         db.session.delete(section)
         db.session.commit()
@@ -177,7 +178,8 @@ class PersonById(MethodView):
         require("read", "person")
         return dump_person(get_or_404(Person, person_id, "person"))
 
-    @blp.arguments(PersonPatchSchema(partial=True))
+    # Top-level fields are optional; a birthday or relative that is sent must be whole.
+    @blp.arguments(PersonPatchSchema(partial=tuple(PersonPatchSchema().load_fields)))
     @blp.response(200, PersonSchema)
     def patch(self, data, person_id):
         """Change a person; section, post, rank and role changes are dated by ``effective_from``"""

@@ -294,7 +294,12 @@ def import_people_csv(text: str, today: date) -> ImportResult:
     on errors nothing is written (the caller rolls back)."""
     result = ImportResult(errors=[])
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-    header = reader.fieldnames or []
+    try:
+        header = reader.fieldnames or []
+        rows = list(reader)
+    except csv.Error as exc:
+        result.errors.append({"row": reader.line_num or 1, "field": "", "message": f"Not readable as CSV: {exc}."})
+        return result
     missing = [c for c in REQUIRED_COLUMNS if c not in header]
     unknown = [c for c in header if c not in CSV_COLUMNS]
     if missing or unknown:
@@ -307,7 +312,7 @@ def import_people_csv(text: str, today: date) -> ImportResult:
     existing = {p.employee_no: p for p in db.session.scalars(select(Person))}
     schema = PersonSchema()
     loaded, seen_numbers, seen_emails = [], {}, {}
-    for index, row in enumerate(reader, start=2):
+    for index, row in enumerate(rows, start=2):
         if index - 1 > MAX_IMPORT_ROWS:
             result.errors.append({"row": index, "field": "", "message": f"At most {MAX_IMPORT_ROWS} rows."})
             break
@@ -327,7 +332,7 @@ def import_people_csv(text: str, today: date) -> ImportResult:
         email = data.get("email")
         if email and email in seen_emails:
             errors.append(("email", f"Email {email} also on row {seen_emails[email]}."))
-        if email:
+        if email and not any(field == "email" for field, _ in errors):
             holder = db.session.scalar(select(Person).where(Person.email == email))
             if holder is not None and holder.employee_no != number:
                 errors.append(("email", f"Email {email} belongs to {holder.employee_no}."))
