@@ -6,7 +6,13 @@ can never write, whatever its owner may do.
 """
 from __future__ import annotations
 
-RESOURCES = ("section", "person", "person_private", "api_token", "audit", "outbox", "mail")
+RESOURCES = ("section", "person", "person_private", "api_token", "audit", "outbox", "mail",
+             # care (issue 5): settings, hospital cases, visit tasks, health-check campaigns, appointments
+             "care_settings", "care_case", "visit_task", "healthcheck", "appointment",
+             # leave (issue 4): calendar overrides, leave kinds and settings, requests, decisions, ledger
+             "calendar", "leave_settings", "leave", "leave_decision", "leave_ledger", "leave_report",
+             # rotation (issue 6): plans (HR plans, leaders read); a person's rotation history
+             "rotation_plan", "rotation_history")
 ACTIONS = ("read", "write")
 
 # role -> resource -> actions allowed on any object of that resource
@@ -19,16 +25,36 @@ _MATRIX = {
         "audit": {"read"},
         "outbox": {"read", "write"},
         "mail": {"read"},
+        # Leave: the calendar overrides and leave settings are HR's; see can() for object rules.
+        "calendar": {"read", "write"},
+        "leave_settings": {"read", "write"},
+        "leave": {"read", "write"},
+        "leave_decision": {"read", "write"},
+        "leave_ledger": {"read", "write"},
+        "leave_report": {"read"},
+        "rotation_plan": {"read", "write"},
+        "rotation_history": {"read"},
     },
     "leader": {
         "section": {"read"},
         "person": {"read"},
+        "rotation_plan": {"read"},
         "api_token": {"read", "write"},
+        "calendar": {"read"},
+        "leave_settings": {"read"},
+        "leave": {"read"},
+        "leave_decision": {"read"},
+        "leave_ledger": {"read"},
+        "leave_report": {"read"},
     },
     "staff": {
         "section": {"read"},
         "person": {"read"},
         "api_token": {"read", "write"},
+        "calendar": {"read"},
+        "leave_settings": {"read"},
+        "leave": {"read"},
+        "leave_ledger": {"read"},
     },
 }
 
@@ -51,6 +77,12 @@ def can(actor, action: str, resource: str, obj=None, token_scope: str | None = N
         if obj is None or getattr(obj, "person_id", None) == actor.id:
             return action in allowed
         return role == "hr" and action in allowed
+    if resource in _CARE_RESOURCES:
+        return _care_rule(actor, role, action, resource, obj)
+    if resource == "rotation_history" and action == "read" and role != "hr":
+        # Anyone reads their own rotations; a leader those of the people they lead.
+        return obj is not None and (getattr(obj, "id", None) == actor.id
+                                    or (role == "leader" and leads(actor, obj)))
     if resource == "person_private":
         if action in allowed:
             return True
@@ -61,6 +93,17 @@ def can(actor, action: str, resource: str, obj=None, token_scope: str | None = N
         if action == "read" and role == "leader":
             return leads(actor, obj)
         return False
+    if resource in ("leave", "leave_ledger") and obj is not None and role != "hr":
+        # obj is the person whose leave it is: one's own (request, cancel; ledger read only),
+        # and leaders read the leave of the people they lead.
+        if getattr(obj, "id", None) == actor.id:
+            return action == "read" or resource == "leave"
+        return action == "read" and role == "leader" and leads(actor, obj)
+    if resource == "leave_decision" and obj is not None and role != "hr":
+        # obj is a leave request: its current approver decides; the requester reads.
+        if action == "write":
+            return getattr(obj, "current_approver_id", None) == actor.id
+        return actor.id in (getattr(obj, "person_id", None), *(getattr(obj, "approver_ids", None) or []))
     return action in allowed
 
 
@@ -75,3 +118,26 @@ def leads(leader, person) -> bool:
     if leader.role == "deputy":
         return person.section_id in {o.section_id for o in leader.oversights if o.valid_to is None}
     return False
+
+
+_CARE_RESOURCES = ("care_settings", "care_case", "visit_task", "healthcheck", "appointment")
+
+
+def _care_rule(actor, role: str, action: str, resource: str, obj) -> bool:
+    """Care: HR runs it; a leader reports and sees cases of the people they lead and closes their
+    own visit tasks; anyone reports their own hospital stay and sees their own appointment.
+    ``obj`` is the person concerned for care_case and appointment, the task for visit_task."""
+    if role == "hr":
+        # The leader closes a visit; HR sees every task but does not close them for leaders.
+        if resource == "visit_task" and action == "write":
+            return obj is not None and getattr(obj, "leader_id", None) == actor.id
+        return True
+    if resource in ("care_settings", "healthcheck"):
+        return action == "read"
+    if resource == "visit_task":
+        return obj is None and action == "read" or getattr(obj, "leader_id", None) == actor.id
+    if obj is None:
+        return action == "read"  # lists are filtered to what the actor may see
+    if getattr(obj, "id", None) == actor.id:
+        return True
+    return resource == "care_case" and role == "leader" and leads(actor, obj)

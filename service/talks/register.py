@@ -108,10 +108,12 @@ class Register:
 
     def holders(self, role: str, day: int, sections: Iterable[Hashable] | None = None) -> list[Hashable]:
         """People holding ``role`` on ``day``, optionally only in ``sections``."""
-        wanted = None if sections is None else set(sections)
+        if sections is None:
+            return [p for (p, _, _, a, b) in self.by_role.get(role, ()) if a <= day <= b]
+        # Through the section index: a section has tens of members, a role thousands of holders.
         return [
-            p for (p, s, _, a, b) in self.by_role.get(role, ())
-            if a <= day <= b and (wanted is None or s in wanted)
+            p for s in dict.fromkeys(sections) for (p, _, r, a, b) in self.by_section.get(s, ())
+            if r == role and a <= day <= b
         ]
 
     def overseers(self, sections: Iterable[Hashable], day: int) -> list[Hashable]:

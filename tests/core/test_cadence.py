@@ -19,7 +19,9 @@ from service.talks.register import Audience, Membership, Oversight
 BASE = date(2024, 1, 1)
 SPAN_DAYS = 240  # the random histories live in the first eight months of 2024
 RANK = {OVERDUE: 0, DUE: 1, DONE: 2}
-FAST = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# Generating registers dominates the run time: the oracle gets the most examples, invariants fewer.
+THOROUGH = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FAST = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def d(offset: int) -> date:
@@ -230,7 +232,7 @@ def scenarios(draw):
     rules = draw(cadence_rules())
     talkers = sorted({m.person_id for m in memberships if m.role in {r.talker_selector for r in rules}}) or PEOPLE
     kinds = sorted(set().union(*(r.kinds for r in rules)))
-    since = d(draw(st.integers(-40, 0))) if draw(st.booleans()) else None
+    since = d(min(on, draw(st.integers(-40, 60)))) if draw(st.booleans()) else None
     return dict(rules=rules, trigger_rules=list(DEFAULT_TRIGGER_RULES), memberships=memberships,
                 oversights=oversights, talks=draw(talk_lists(near=on, talkers=talkers, kinds=kinds)), triggers=draw(trigger_lists()), on=d(on),
                 since=since)
@@ -244,7 +246,7 @@ def run(s, **changes) -> list[Obligation]:
 
 # --- properties ------------------------------------------------------------------------------
 
-@FAST
+@THOROUGH
 @given(scenarios())
 def test_agrees_with_a_naive_day_by_day_oracle(s):
     # Obligations exist only for pairs the register supports, windows are exactly the days the
@@ -255,7 +257,7 @@ def test_agrees_with_a_naive_day_by_day_oracle(s):
     assert got == expected
 
 
-@FAST
+@settings(FAST, max_examples=50)
 @given(scenarios(), st.data())
 def test_adding_talks_never_worsens_any_status(s, data):
     talkers = sorted({t for k in s["talks"] for t in k.talker_ids}) or PEOPLE
@@ -485,3 +487,19 @@ def test_rules_are_validated():
         TriggerRule("x", "award", "best_friend")
     with pytest.raises(ValueError):
         Membership(1, "A", "staff", date(2024, 1, 2), date(2024, 1, 2))
+
+
+def test_a_newcomer_is_talked_with_by_the_chief_of_the_section_joined_within_the_window():
+    ms, _ = office()
+    joins_soon = ms + [Membership(8, "A", "staff", date(2024, 5, 13))]
+    joins_late = ms + [Membership(8, "A", "staff", date(2024, 5, 25))]
+    trigger = [Trigger("new", 8, "award", date(2024, 5, 10))]  # award rule: section chief, 14 days
+    assert [o.talker_id for o in seed([], trigger, memberships=joins_soon) if o.source == "trigger"] == [3]
+    assert [o for o in seed([], trigger, memberships=joins_late) if o.source == "trigger"] == []
+
+
+def test_a_trigger_before_the_horizon_still_counts_while_its_deadline_is_inside():
+    # Penalty on 28 March, deputy has 7 days: due 4 April, after the horizon starts on 1 April.
+    found = seed([], [Trigger("p", 4, "penalty", date(2024, 3, 28)), Trigger("old", 5, "penalty", date(2024, 3, 20))])
+    assert [(o.trigger_id, o.talker_id, o.due, o.status) for o in found if o.source == "trigger"] == [
+        ("p", 2, date(2024, 4, 4), OVERDUE)]

@@ -1,0 +1,186 @@
+"""Care tables: unit settings, hospital cases and visit tasks, the health-check campaign.
+
+Health data (PIPL art. 28-29): an appointment, whether it was attended and a follow-up flag are the
+only health facts stored here - never results, diagnoses or notes from the clinic.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from service.clock import now_utc
+from service.extensions import db
+from service.people.models import Person, Relative
+
+VISIT_OUTCOMES = ("visited", "phoned", "proxy")
+# Who is told to visit, by the patient's role; each entry is a kind of leader resolved on the day.
+VISITOR_KINDS = ("section_chief", "deputy_in_charge", "head", "hr")
+DEFAULT_VISIT_RULES = {
+    "staff": ["section_chief", "deputy_in_charge"],
+    "chief": ["deputy_in_charge"],
+    "deputy": ["head"],
+    "head": ["hr"],
+}
+APPOINTMENT_STATUSES = ("unplaced", "booked", "attended", "missed", "follow_up_advised")
+SWAP_STATUSES = ("pending", "approved", "rejected")
+
+
+class CareSettings(db.Model):
+    """The unit's care settings: one row (id 1), created with domain.md's defaults on first read."""
+    __tablename__ = "care_settings"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    birthday_shift_rule: Mapped[str] = mapped_column(String(24), default="previous_working_day")
+    visit_min_stay_days: Mapped[int] = mapped_column(default=7)
+    visit_due_days: Mapped[int] = mapped_column(default=3)
+    visit_relations: Mapped[list] = mapped_column(JSON, default=lambda: ["parent", "spouse", "child"])
+    visit_rules: Mapped[dict] = mapped_column(JSON, default=lambda: dict(DEFAULT_VISIT_RULES))
+    allowance_cap_yuan: Mapped[int] = mapped_column(default=300)
+    healthcheck_section_share: Mapped[str] = mapped_column(String(16), default="3/10")
+    updated_at: Mapped[datetime] = mapped_column(default=now_utc, onupdate=now_utc)
+
+    __table_args__ = (
+        CheckConstraint("birthday_shift_rule in ('on_day','previous_working_day')", name="shift_rule_known"),
+        CheckConstraint("visit_min_stay_days >= 0 and visit_due_days >= 0 and allowance_cap_yuan >= 0",
+                        name="nonneg"),
+    )
+
+
+class HospitalCase(db.Model):
+    """A staff member, or one of their immediate relatives, in hospital."""
+    __tablename__ = "care_hospital_case"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
+    relative_id: Mapped[int | None] = mapped_column(ForeignKey("relative.id", ondelete="SET NULL"))
+    relative_name: Mapped[str | None] = mapped_column(String(80))  # kept if the relative is edited away
+    relation: Mapped[str | None] = mapped_column(String(16))
+    admitted_on: Mapped[date]
+    discharged_on: Mapped[date | None]
+    hospital: Mapped[str] = mapped_column(String(120))
+    out_of_town: Mapped[bool] = mapped_column(default=False)
+    visit_required: Mapped[bool] = mapped_column(default=True)
+    reported_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="SET NULL"))
+    reported_on: Mapped[date]
+    created_at: Mapped[datetime] = mapped_column(default=now_utc)
+
+    person: Mapped[Person] = relationship(foreign_keys=[person_id])
+    relative: Mapped[Relative | None] = relationship()
+    tasks: Mapped[list["VisitTask"]] = relationship(back_populates="case", order_by="VisitTask.id")
+
+    __table_args__ = (CheckConstraint("discharged_on is null or discharged_on >= admitted_on",
+                                      name="stay_order"),)
+
+
+class VisitTask(db.Model):
+    """One leader's task to visit (or phone, or send a proxy to) a hospital case."""
+    __tablename__ = "care_visit_task"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("care_hospital_case.id", ondelete="CASCADE"), index=True)
+    leader_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
+    due_on: Mapped[date]
+    outcome: Mapped[str | None] = mapped_column(String(12))
+    note: Mapped[str | None] = mapped_column(Text)
+    allowance_yuan: Mapped[int] = mapped_column(default=0)
+    closed_on: Mapped[date | None]
+    closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="SET NULL"))
+
+    case: Mapped[HospitalCase] = relationship(back_populates="tasks")
+    leader: Mapped[Person] = relationship(foreign_keys=[leader_id])
+
+    __table_args__ = (
+        UniqueConstraint("case_id", "leader_id", name="one_per_leader"),
+        CheckConstraint("outcome is null or outcome in ('visited','phoned','proxy')", name="outcome_known"),
+        CheckConstraint("allowance_yuan >= 0", name="allowance_nonneg"),
+    )
+
+    def colour(self, today: date) -> str:
+        """The red / blue / green scheme: green done, red overdue, blue open within its due date."""
+        if self.closed_on is not None:
+            return "green"
+        return "red" if today > self.due_on else "blue"
+
+
+class HealthCheckCampaign(db.Model):
+    __tablename__ = "care_hc_campaign"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    year: Mapped[int]
+    notice: Mapped[str] = mapped_column(Text, default="")
+    section_share: Mapped[str] = mapped_column(String(16), default="3/10")
+    # Eligibility: every active person, narrowed by these when set.
+    eligible_section_ids: Mapped[list | None] = mapped_column(JSON)
+    skip_attended_previous_year: Mapped[bool] = mapped_column(default=False)
+    last_run_at: Mapped[datetime | None]
+    last_run: Mapped[dict | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(default=now_utc)
+
+    days: Mapped[list["ClinicDaySlot"]] = relationship(back_populates="campaign", cascade="all, delete-orphan",
+                                                       order_by="ClinicDaySlot.day")
+
+
+class ClinicDaySlot(db.Model):
+    """One clinic day of a campaign: places in the morning, the afternoon, or over the whole day."""
+    __tablename__ = "care_hc_clinic_day"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("care_hc_campaign.id", ondelete="CASCADE"), index=True)
+    day: Mapped[date]
+    capacity_am: Mapped[int] = mapped_column(default=0)
+    capacity_pm: Mapped[int] = mapped_column(default=0)
+    capacity_day: Mapped[int] = mapped_column(default=0)
+
+    campaign: Mapped[HealthCheckCampaign] = relationship(back_populates="days")
+
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "day", name="one_per_day"),
+        CheckConstraint("capacity_am >= 0 and capacity_pm >= 0 and capacity_day >= 0", name="capacity_nonneg"),
+    )
+
+    def capacity(self) -> dict[str, int]:
+        return {h: c for h, c in (("AM", self.capacity_am), ("PM", self.capacity_pm),
+                                  ("DAY", self.capacity_day)) if c > 0}
+
+
+class Appointment(db.Model):
+    """A person's place in a campaign; no medical content, only attendance and a follow-up flag."""
+    __tablename__ = "care_hc_appointment"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("care_hc_campaign.id", ondelete="CASCADE"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
+    day: Mapped[date | None]
+    half: Mapped[str | None] = mapped_column(String(3))
+    status: Mapped[str] = mapped_column(String(20), default="unplaced")
+    unplaced_reason: Mapped[str | None] = mapped_column(String(20))
+    window_start: Mapped[date | None]
+    window_end: Mapped[date | None]
+    preferred_half: Mapped[str | None] = mapped_column(String(3))
+    missed_on: Mapped[date | None]
+    updated_at: Mapped[datetime] = mapped_column(default=now_utc, onupdate=now_utc)
+
+    person: Mapped[Person] = relationship()
+    campaign: Mapped[HealthCheckCampaign] = relationship()
+
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "person_id", name="one_per_person"),
+        CheckConstraint("status in ('unplaced','booked','attended','missed','follow_up_advised')",
+                        name="status_known"),
+        CheckConstraint("half is null or half in ('AM','PM','DAY')", name="half_known"),
+    )
+
+
+class SwapRequest(db.Model):
+    """A person asks for another slot; HR approves when the slot has room."""
+    __tablename__ = "care_hc_swap_request"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    appointment_id: Mapped[int] = mapped_column(ForeignKey("care_hc_appointment.id", ondelete="CASCADE"),
+                                                index=True)
+    wanted_day: Mapped[date]
+    wanted_half: Mapped[str] = mapped_column(String(3))
+    reason: Mapped[str] = mapped_column(String(300), default="")
+    status: Mapped[str] = mapped_column(String(10), default="pending")
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=now_utc)
+
+    appointment: Mapped[Appointment] = relationship()
+
+    __table_args__ = (CheckConstraint("status in ('pending','approved','rejected')", name="status_known"),)

@@ -1,0 +1,48 @@
+"""Care in a real browser: HR reports a hospital stay, the section chief closes the visit on a phone."""
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+pytestmark = pytest.mark.browser
+
+
+def test_hr_reports_a_hospital_stay_and_the_leader_closes_the_visit(page, browser, live_server, office, log_in, app):
+    from service.clock import unit_today
+
+    with app.app_context():
+        today = unit_today().isoformat()
+    log_in(page, "HR1")
+    page.goto("/care/")
+    page.click("#report-hospital")
+    page.select_option("#patient", str(office["staff_a"]))
+    page.fill("#admitted_on", today)
+    page.fill("#hospital", "市第一人民医院")
+    page.click("#submit")
+    expect(page.locator("p.flash")).to_be_visible()
+    page.goto("/care/calendar")
+    expect(page.locator("#care-calendar")).to_contain_text("科员甲")
+
+    # The section chief, on a phone, in a fresh profile.
+    phone = browser.new_context(base_url=live_server, locale="zh-CN", viewport={"width": 390, "height": 844},
+                                is_mobile=True)
+    try:
+        leader = phone.new_page()
+        log_in(leader, "CA")
+        leader.goto("/care/")
+        card = leader.locator("section.care-task").first
+        expect(card).to_contain_text("科员甲")
+        expect(card.locator(".care-status")).to_have_class("care-status blue")
+        # Over the yearly cap (300 yuan by default): the error shows next to the field.
+        card.locator("textarea").fill("带了水果，祝早日康复")
+        card.locator("input[name$='allowance_yuan']").fill("500")
+        card.locator("input[type=submit]").click()
+        expect(leader.locator("p.error[id$='allowance_yuan-error']")).to_be_visible()
+        card = leader.locator("section.care-task").first
+        card.locator("input[name$='allowance_yuan']").fill("300")
+        card.locator("input[type=submit]").click()
+        expect(leader.locator("p.flash")).to_be_visible()
+        expect(leader.locator("section.care-task .care-status").first).to_have_class("care-status green")
+        assert leader.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+    finally:
+        phone.close()

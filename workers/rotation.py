@@ -1,0 +1,67 @@
+"""Rotation jobs: compute a plan, the week-before notices, the daily conflict check.
+
+``compute_plan`` stores its result only for the version it was queued for and only while the
+plan is computing, so a job run twice (or an outdated one) changes nothing. Notices dedupe on
+``rotation-starts:{posting id}``. ``on`` (ISO date) is the clock; the unit's today by default.
+"""
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+from workers.base import app_job
+
+
+def _day(on: str | None):
+    from datetime import date
+
+    from service.clock import unit_today
+
+    return date.fromisoformat(on) if on else unit_today()
+
+
+@contextmanager
+def _mail_context():
+    # Email templates use the web app's template context, which needs a request.
+    from flask import current_app, has_request_context
+
+    if has_request_context():
+        yield
+        return
+    with current_app.test_request_context(base_url=current_app.config.get("PUBLIC_URL") or None):
+        yield
+
+
+@app_job
+def compute_plan(plan_id: int, version: int) -> dict:
+    """Solve the plan and store postings, explanations and reasons (draft again on a failure)."""
+    from service.extensions import db
+    from service.rotation.models import RotationPlan
+    from service.rotation.plans import compute
+
+    try:
+        return compute(plan_id, version)
+    except Exception as exc:
+        db.session.rollback()
+        plan = db.session.get(RotationPlan, plan_id)
+        if plan is not None and plan.status == "computing" and plan.version == version:
+            plan.status = "draft"
+            plan.error = f"{type(exc).__name__}: {exc}"[:500]
+            db.session.commit()
+        raise
+
+
+@app_job
+def send_rotation_notices(on: str | None = None) -> int:
+    """A week before each approved posting: remind the person and both section chiefs."""
+    from service.rotation.plans import send_start_notices
+
+    with _mail_context():
+        return send_start_notices(_day(on))
+
+
+@app_job
+def check_rotation_conflicts(on: str | None = None) -> int:
+    """Flag approved postings ahead that new leave, a departure or a register change broke."""
+    from service.rotation.plans import check_conflicts
+
+    return check_conflicts(_day(on))
