@@ -91,3 +91,23 @@ def test_writes_are_audited_with_actor_and_address(hr_api, office):
     assert latest["action"] == "update" and latest["actor_id"] == office["hr"]
     assert latest["via"] == "api" and latest["remote_addr"] == "127.0.0.1"
     assert latest["changes"]["post"][1] == "一级主任科员"
+
+
+def test_a_dated_change_never_undoes_another(hr_api, office):
+    """A future move stays when a post change is recorded before it, and carries the new post."""
+    pid = office["staff_a"]
+    hr_api.patch(f"/api/people/{pid}", json={"section_id": office["section_b"], "effective_from": "2099-03-01"})
+    hr_api.patch(f"/api/people/{pid}", json={"post": "副科长", "effective_from": "2099-01-01"})
+    history = [(h["section_id"], h["post"], h["valid_from"], h["valid_to"])
+               for h in hr_api.get(f"/api/people/{pid}/history").json]
+    assert history == [
+        (office["section_a"], None, "2020-01-01", "2099-01-01"),
+        (office["section_a"], "副科长", "2099-01-01", "2099-03-01"),
+        (office["section_b"], "副科长", "2099-03-01", None),
+    ]
+
+
+def test_an_unchanged_patch_writes_no_history(hr_api, office):
+    pid = office["staff_a"]
+    hr_api.patch(f"/api/people/{pid}", json={"section_id": office["section_a"], "role": "staff"})
+    assert len(hr_api.get(f"/api/people/{pid}/history").json) == 1

@@ -7,6 +7,8 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from service.rotation.models import next_month
@@ -537,3 +539,23 @@ def test_a_register_change_inside_a_posting_month_blocks_approval_and_changes_no
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Posting)) == rows_before
     assert all(x["status"] == "proposed" for x in _postings(rot, plan_id))
+
+
+_JSON = st.recursive(st.none() | st.booleans() | st.integers(-2**40, 2**40) | st.text(max_size=12),
+                     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+                     max_leaves=8)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.dictionaries(st.sampled_from(["name", "first_month", "last_month", "section_ids", "rules"]), _JSON,
+                       max_size=5),
+       st.dictionaries(st.sampled_from(["person_id", "month", "host_section_id", "section_id"]), _JSON, max_size=4))
+def test_generated_bodies_never_500(app, rot, plan_body, pin_body):
+    r = rot["api"].post("/api/rotation/plans", json=_body(rot, **plan_body))
+    assert r.status_code in (202, 422), r.get_json()
+    if r.status_code == 202:
+        plan_id = r.get_json()["plan_id"]
+        _run(plan_id)
+        for path in ("pins", "forbids", "what-if"):
+            answer = rot["api"].post(f"/api/rotation/plans/{plan_id}/{path}", json=pin_body)
+            assert answer.status_code in (200, 201, 409, 422), (path, answer.get_json())

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from test_rotation_api import M1, M2, _body, _create, _postings, mtext, rot  # noqa: F401 - fixture
+from test_rotation_api import M1, _body, _create, _postings, mtext, rot  # noqa: F401 - fixture
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -141,8 +141,12 @@ def test_queue_down_answers_503_and_keeps_nothing(app, rot, monkeypatch):
     monkeypatch.setattr(rotation_api, "enqueue_compute", broken)
     r = rot["api"].post("/api/rotation/plans", json=_body(rot))
     assert r.status_code == 503
+    from service.audit.models import AuditEntry
+
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(RotationPlan)) == 0
+        assert db.session.scalar(select(func.count()).select_from(AuditEntry)
+                                 .where(AuditEntry.resource == "rotation_plan")) == 0
 
 
 def test_a_real_rq_worker_computes_the_plan(app, rot, redis_url, database_url):

@@ -94,13 +94,10 @@ def apply_person(data: dict, today: date, person: Person | None = None, reason: 
         setattr(person, key, value)
     if creating and "role" not in posted:
         posted["role"] = "staff"
-    current = {k: getattr(person, k) for k in POSTED_FIELDS}
-    if creating or any(posted.get(k, current[k]) != current[k] for k in POSTED_FIELDS):
+    if creating or posted:
         db.session.flush()
-        _open_posting(person, {**current, **posted}, effective, "hire" if creating else reason)
-        if effective <= today:
-            for key, value in posted.items():
-                setattr(person, key, value)
+        if _record_posting(person, posted, effective, "hire" if creating else reason):
+            _mirror_posting(person, today)
     if relatives is not None:
         person.relatives = [Relative(name=r["name"], relation=r["relation"]) for r in relatives]
     if oversees is not None:
@@ -113,18 +110,54 @@ def apply_person(data: dict, today: date, person: Person | None = None, reason: 
     return person, changes
 
 
-def _open_posting(person: Person, values: dict, effective: date, reason: str) -> None:
-    rows = db.session.scalars(
-        select(Posting).where(Posting.person_id == person.id).order_by(Posting.valid_from)
-    ).all()
-    for row in rows:
-        if row.valid_from >= effective:
-            # A correction of a change on or after this date replaces it.
-            db.session.delete(row)
-        elif row.valid_to is None or row.valid_to > effective:
-            row.valid_to = effective
-    db.session.add(Posting(person_id=person.id, valid_from=effective, valid_to=None, reason=reason,
-                           **{k: values[k] for k in POSTED_FIELDS}))
+def _record_posting(person: Person, posted: dict, effective: date, reason: str) -> bool:
+    """Record a change of section/post/rank/role from ``effective`` on; True if anything changed.
+
+    The row in force on that date is split (or amended when it starts that day), and the change
+    carries forward through later dated rows that still held the old value - a later move or a
+    rotation posting keeps its own values, so recording one change never undoes another.
+    """
+    rows = list(db.session.scalars(
+        select(Posting).where(Posting.person_id == person.id).order_by(Posting.valid_from)))
+    at = next((r for r in rows if r.valid_from <= effective and (r.valid_to is None or r.valid_to > effective)), None)
+    if at is None:
+        # Before the first row (or none yet): the new row runs until the first later row.
+        later = [r for r in rows if r.valid_from > effective]
+        values = {k: getattr(person, k) for k in POSTED_FIELDS} | posted
+        values["role"] = values.get("role") or "staff"
+        db.session.add(Posting(person_id=person.id, valid_from=effective,
+                               valid_to=later[0].valid_from if later else None, reason=reason, **values))
+        return True
+    old = {k: getattr(at, k) for k in POSTED_FIELDS}
+    changed = {k: v for k, v in posted.items() if old[k] != v}
+    if not changed:
+        return False
+    if at.valid_from == effective:
+        target = at
+        target.reason = reason
+    else:
+        target = Posting(person_id=person.id, valid_from=effective, valid_to=at.valid_to, reason=reason, **old)
+        at.valid_to = effective
+        db.session.add(target)
+    for key, value in changed.items():
+        setattr(target, key, value)
+    for key, value in changed.items():
+        for row in (r for r in rows if r.valid_from > effective):
+            if getattr(row, key) != old[key]:
+                break  # a later change of this field stands
+            setattr(row, key, value)
+    return True
+
+
+def _mirror_posting(person: Person, today: date) -> None:
+    """Copy the row in force today onto the person's current fields (future rows wait)."""
+    db.session.flush()
+    row = db.session.scalar(select(Posting).where(
+        Posting.person_id == person.id, Posting.valid_from <= today,
+        (Posting.valid_to.is_(None)) | (Posting.valid_to > today)))
+    if row is not None:
+        for key in POSTED_FIELDS:
+            setattr(person, key, getattr(row, key))
 
 
 def _set_oversight(person: Person, section_ids: set[int], effective: date) -> None:

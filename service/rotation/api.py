@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import current_app, g, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from schemas.rotation import (
     RotationForbidSchema, RotationPinSchema, RotationJobSchema, RotationPlanSchema, RotationPostingQuerySchema, RotationPostingSchema,
@@ -80,6 +80,11 @@ def _start_compute(plan: RotationPlan, created: bool):
     except Exception:
         current_app.logger.exception("enqueue failed")
         if created:
+            # A rejected creation leaves nothing behind, its audit entry included.
+            from service.audit.models import AuditEntry
+
+            db.session.execute(delete(AuditEntry).where(AuditEntry.resource == "rotation_plan",
+                                                        AuditEntry.resource_id == str(plan.id)))
             db.session.delete(plan)
         else:
             plan.status = "draft"
@@ -248,7 +253,7 @@ class PlanWhatIf(MethodView):
     def post(self, data, plan_id):
         """What would forbidding this cost? The next-best plan's objective and the difference
         (nothing is stored)"""
-        require("read", "rotation_plan")
+        require("write", "rotation_plan")
         plan = get_or_404(RotationPlan, plan_id, "plan")
         _check_constraint(plan, data)
         from service.rotation.solver import what_if

@@ -659,7 +659,8 @@ def _fairness_need(m: _Model, s: int, j: int) -> np.ndarray:
 
     Before p is posted with key k_p = 2 (c_p + j) + lt_p (lt_p = 1 once out in this plan), each
     other eligible q must have key >= k_p: none if 2 c_q + lt_q >= k_p already, else the m >= 1
-    postings that bring 2 (c_q + m) + 1 to k_p - or fewer if q runs out of hosts first.
+    postings that bring 2 (c_q + m) + 1 to k_p - or fewer if q runs out of hosts first - unless q
+    is posted in the same month (at most d(s,t) - 1 of them), which needs none.
     """
     mem = np.array(m.members[s], dtype=np.int64)
     e = m.E0[mem].T  # T x n
@@ -672,7 +673,18 @@ def _fairness_need(m: _Model, s: int, j: int) -> np.ndarray:
     need = np.minimum(raw, m.n_allowed[mem].T[:, None, :]) * e[:, None, :]
     idx = np.arange(len(mem))
     need[:, idx, idx] = 0
-    return need.sum(axis=2).T
+    total = need.sum(axis=2)  # T x p
+    # With N > 1, up to d(s,t) - 1 others may be posted in the same month as p: fairness does
+    # not compare posted people with each other, so those need no earlier postings. Dropping
+    # the largest such needs keeps the condition a relaxation (the bound stays valid).
+    extra = np.maximum(0, m.d[s] - 1)
+    if extra.any():
+        ranked = -np.sort(-need, axis=2)  # T x p x q, largest first
+        cum = np.concatenate([np.zeros(ranked.shape[:2] + (1,), dtype=ranked.dtype),
+                              np.cumsum(ranked, axis=2)], axis=2)
+        k = np.minimum(extra, ranked.shape[2])[:, None, None]
+        total = total - np.take_along_axis(cum, np.broadcast_to(k, ranked.shape[:2] + (1,)), axis=2)[:, :, 0]
+    return total.T
 
 
 def _recency(m: _Model, waited: np.ndarray) -> np.ndarray:
