@@ -184,7 +184,8 @@ class TalkIndex:
     """Talks per (talker, talked-to) pair, in date order: built once, reused across computations.
 
     Each pair maps to a list of ``(ordinal, kind, is_group, talk_id)``; same-day talks keep input
-    order, so "the earliest satisfying talk" is well defined.
+    order, so "the earliest satisfying talk" is well defined. ``talker_id`` keeps one talker's
+    talks only: such an index answers for that talker alone.
     """
 
     def __init__(self, talks: Iterable[TalkHeld], talker_id: Hashable | None = None):

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from service.talks.cadence import (
     DONE, DUE, OVERDUE, CadenceRule, Obligation, TalkHeld, Trigger, TriggerRule, compute_obligations,
-    index_talks, obligations_for_talker, red_letter_order,
+    index_talks, obligations_for_talker,
 )
 from service.talks.defaults import DEFAULT_CADENCE_RULES, DEFAULT_TRIGGER_RULES
 from service.talks.periods import period_containing, periods_overlapping
@@ -503,3 +503,19 @@ def test_a_trigger_before_the_horizon_still_counts_while_its_deadline_is_inside(
     found = seed([], [Trigger("p", 4, "penalty", date(2024, 3, 28)), Trigger("old", 5, "penalty", date(2024, 3, 20))])
     assert [(o.trigger_id, o.talker_id, o.due, o.status) for o in found if o.source == "trigger"] == [
         ("p", 2, date(2024, 4, 4), OVERDUE)]
+
+
+def test_a_talk_counts_only_on_days_the_relationship_holds_even_within_one_month():
+    # 4 is lent to section B from 8 to 21 May and comes back: chief 3's May window has two spans.
+    ms, _ = office()
+    ms = [m for m in ms if m.person_id != 4] + [
+        Membership(4, "A", "staff", date(2020, 1, 1), date(2024, 5, 8)),
+        Membership(4, "B", "staff", date(2024, 5, 8), date(2024, 5, 22)),
+        Membership(4, "A", "staff", date(2024, 5, 22)),
+    ]
+    away = TalkHeld("away", date(2024, 5, 10), "routine", {3}, {4})
+    back = TalkHeld("back", date(2024, 5, 23), "routine", {3}, {4})
+    may = find(seed([away, back], on=date(2024, 5, 31), memberships=ms), "chief-monthly", 3, 4, date(2024, 5, 1))
+    assert (may.window_start, may.due, may.satisfied_by_talk_id) == (date(2024, 5, 1), date(2024, 5, 31), "back")
+    may = find(seed([away], on=date(2024, 5, 31), memberships=ms), "chief-monthly", 3, 4, date(2024, 5, 1))
+    assert may.status == DUE
