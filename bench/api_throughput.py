@@ -46,7 +46,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"  # the load generator never talks to anything else
-PG_DATABASE_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+PG_DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 PG_REDIS_URL = "redis://127.0.0.1:6379/14"
 GUNICORN_SETTINGS = ["--workers", "2", "--threads", "4"]
 SEED_PEOPLE = 200
@@ -122,7 +122,7 @@ def reset_external(env: dict, force: bool = False) -> None:
 
 def migrate(env: dict, log: Path) -> None:
     with open(log, "ab") as out:
-        done = subprocess.run([str(ROOT / ".venv/bin/flask"), "--app", "wsgi", "db", "upgrade"],
+        done = subprocess.run([str(ROOT / ".venv/bin/flask"), "--app", "wsgi", "db", "upgrade", "heads"],
                               cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, timeout=180)
     if done.returncode != 0:
         raise RuntimeError(f"migrations failed (exit {done.returncode}); see {log}")

@@ -47,7 +47,17 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
-migrate = Migrate(render_as_batch=True, compare_type=True)
+
+
+def _render_item(type_, obj, autogen_context):
+    # Migrations spell our UTC type as what it is in the database, so they import nothing of ours.
+    if type_ == "type" and isinstance(obj, UtcDateTime):
+        autogen_context.imports.add("import sqlalchemy as sa")
+        return "sa.DateTime(timezone=True)"
+    return False
+
+
+migrate = Migrate(render_as_batch=True, compare_type=True, render_item=_render_item)
 login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
