@@ -97,7 +97,6 @@ def run(url: str, people: int, label: str) -> dict:
 
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url})
     with app.app_context():
-        db.drop_all()
         db.create_all()
         t0 = time.perf_counter()
         db.session.execute(insert(Person), [dict(employee_no=f"E{i:05d}", name=f"员工{i}", role="staff")
@@ -141,8 +140,8 @@ def run(url: str, people: int, label: str) -> dict:
         assert by_db == by_py, "database and Python sums differ"
         assert all(by_loop[p] == by_db.get(p, 0) for p in by_loop), "per-person loop differs"
         assert len(by_db) == people and len(by_db_all) == people
+        db.session.remove()  # end the session's transaction before DROP waits on its locks
         db.drop_all()
-        db.session.remove()
         db.engine.dispose()
     return {"label": label, "rows": count, "load": load, "query": t_query, "query_all": t_all,
             "python": t_py, "loop": t_loop * people / sample, "sample": sample}

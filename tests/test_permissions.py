@@ -346,18 +346,24 @@ EXPECTED["hr"].update({
     "calendar": {R, W}, "leave_settings": {R, W}, "leave": {R, W}, "leave_decision": {R, W},
     "leave_ledger": {R, W}, "leave_report": {R},
     "rotation_plan": {R, W}, "rotation_history": {R},
+    "talk": {R}, "talk_content": set(), "talk_signoff": set(), "talk_rules": {R, W}, "talk_trigger": {R, W},
+    "talk_follow_up": {R}, "talk_obligations": {R},
 })
 EXPECTED["leader"].update({
     "care_settings": {R}, "care_case": {R}, "visit_task": {R}, "healthcheck": {R}, "appointment": {R},
     "calendar": {R}, "leave_settings": {R}, "leave": {R}, "leave_decision": {R}, "leave_ledger": {R},
     "leave_report": {R},
     "rotation_plan": {R}, "rotation_history": set(),
+    "talk": {R, W}, "talk_content": set(), "talk_signoff": set(), "talk_rules": {R}, "talk_trigger": {R},
+    "talk_follow_up": {R, W}, "talk_obligations": {R},
 })
 EXPECTED["staff"].update({
     "care_settings": {R}, "care_case": {R}, "visit_task": {R}, "healthcheck": {R}, "appointment": {R},
     "calendar": {R}, "leave_settings": {R}, "leave": {R}, "leave_decision": set(), "leave_ledger": {R},
     "leave_report": set(),
     "rotation_plan": set(), "rotation_history": set(),
+    "talk": {R}, "talk_content": set(), "talk_signoff": set(), "talk_rules": {R}, "talk_trigger": set(),
+    "talk_follow_up": {R}, "talk_obligations": set(),
 })
 
 

@@ -14,6 +14,7 @@ from workers.leave import book_leave_ledger, send_leave_reminders
 from workers.outbox import relay_outbox
 from workers.people import apply_postings
 from workers.rotation import check_rotation_conflicts, send_rotation_notices
+from workers.talks import send_talk_reminders
 
 cron.register(relay_outbox, queue_name="default", interval=60, job_timeout=600)
 cron.register(apply_postings, queue_name="default", cron="5 0 * * *", job_timeout=600)
@@ -27,3 +28,5 @@ cron.register(send_leave_reminders, queue_name="default", cron="45 8 * * *", job
 # Rotation (issue 6): flag conflicts after the register job, then the week-before notices.
 cron.register(check_rotation_conflicts, queue_name="default", cron="40 0 * * *", job_timeout=1800)
 cron.register(send_rotation_notices, queue_name="default", cron="50 8 * * *", job_timeout=600)
+# Talks (issue 3): due-soon / overdue talk reminders and overdue follow-up items (working days only).
+cron.register(send_talk_reminders, queue_name="default", cron="55 8 * * *", job_timeout=1200)

@@ -12,7 +12,11 @@ RESOURCES = ("section", "person", "person_private", "api_token", "audit", "outbo
              # leave (issue 4): calendar overrides, leave kinds and settings, requests, decisions, ledger
              "calendar", "leave_settings", "leave", "leave_decision", "leave_ledger", "leave_report",
              # rotation (issue 6): plans (HR plans, leaders read); a person's rotation history
-             "rotation_plan", "rotation_history")
+             "rotation_plan", "rotation_history",
+             # talks (issue 3): metadata, confidential content, sign-off, rules and kinds, triggers,
+             # follow-ups, obligations and coverage
+             "talk", "talk_content", "talk_signoff", "talk_rules", "talk_trigger", "talk_follow_up",
+             "talk_obligations")
 ACTIONS = ("read", "write")
 
 # role -> resource -> actions allowed on any object of that resource
@@ -34,6 +38,12 @@ _MATRIX = {
         "leave_report": {"read"},
         "rotation_plan": {"read", "write"},
         "rotation_history": {"read"},
+        # Talks: HR sees that talks happened and the coverage, never the content (see can()).
+        "talk": {"read"},
+        "talk_rules": {"read", "write"},
+        "talk_trigger": {"read", "write"},
+        "talk_follow_up": {"read"},
+        "talk_obligations": {"read"},
     },
     "leader": {
         "section": {"read"},
@@ -46,6 +56,11 @@ _MATRIX = {
         "leave_decision": {"read"},
         "leave_ledger": {"read"},
         "leave_report": {"read"},
+        "talk": {"read", "write"},
+        "talk_rules": {"read"},
+        "talk_trigger": {"read"},
+        "talk_follow_up": {"read", "write"},
+        "talk_obligations": {"read"},
     },
     "staff": {
         "section": {"read"},
@@ -55,6 +70,9 @@ _MATRIX = {
         "leave_settings": {"read"},
         "leave": {"read"},
         "leave_ledger": {"read"},
+        "talk": {"read"},
+        "talk_rules": {"read"},
+        "talk_follow_up": {"read"},
     },
 }
 
@@ -79,6 +97,8 @@ def can(actor, action: str, resource: str, obj=None, token_scope: str | None = N
         return role == "hr" and action in allowed
     if resource in _CARE_RESOURCES:
         return _care_rule(actor, role, action, resource, obj)
+    if resource in _TALK_OBJECT_RESOURCES and obj is not None:
+        return _talk_rule(actor, action, resource, obj)
     if resource == "rotation_history" and action == "read" and role != "hr":
         # Anyone reads their own rotations; a leader those of the people they lead.
         return obj is not None and (getattr(obj, "id", None) == actor.id
@@ -141,3 +161,37 @@ def _care_rule(actor, role: str, action: str, resource: str, obj) -> bool:
     if getattr(obj, "id", None) == actor.id:
         return True
     return resource == "care_case" and role == "leader" and leads(actor, obj)
+
+
+_TALK_OBJECT_RESOURCES = ("talk", "talk_content", "talk_signoff", "talk_follow_up")
+
+
+def _talk_rule(actor, action: str, resource: str, obj) -> bool:
+    """Talks, object by object (``obj`` is the talk, or the follow-up for talk_follow_up).
+
+    Content (outline, content, views, attitude, attachments, versions) is for the talkers, the
+    recorder and the talked-to persons only, plus the people a unit setting names as its
+    discipline-inspection role (``obj.discipline_reader_ids``, set by the caller); never for HR or
+    other leaders as such. That a talk happened (metadata) is for its participants, HR and the
+    leaders of a talked-to person. Talkers and the recorder edit; the talked-to sign.
+    """
+    if resource == "talk_follow_up":
+        talk = obj.talk
+        if action == "write":
+            return obj.owner_id == actor.id or actor.id in talk.ids("talker") + talk.ids("recorder")
+        return (obj.owner_id == actor.id or _talk_rule(actor, "read", "talk", talk))
+    editors = set(obj.ids("talker")) | set(obj.ids("recorder"))
+    talked_to = set(obj.ids("talked_to"))
+    if resource == "talk_signoff":
+        return action == "write" and actor.id in talked_to
+    if resource == "talk_content":
+        if action == "write":
+            return actor.id in editors
+        return actor.id in editors | talked_to or actor.id in (getattr(obj, "discipline_reader_ids", None) or ())
+    # talk metadata
+    if action == "write":
+        return actor.id in editors
+    discipline = actor.id in (getattr(obj, "discipline_reader_ids", None) or ())
+    if actor.id in editors | talked_to | set(obj.ids("present")) or actor.access_role == "hr" or discipline:
+        return True
+    return actor.access_role == "leader" and any(leads(actor, p) for p in obj.people("talked_to"))

@@ -124,4 +124,6 @@ class LedgerEntryRow(db.Model):
                         "'carry_in','lapse','expiry')", name="kind_known"),
         # The balance query: one account and year, all people, summed up to a date.
         Index("ix_leave_ledger_balance", "account", "year", "person_id", "effective_on", "days"),
+        # One person's statement (page, allocation, closing the year).
+        Index("ix_leave_ledger_person", "person_id", "account", "year"),
     )

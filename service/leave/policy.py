@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
 
 from service.extensions import db
 from service.leave.entitlement import LeavePolicy
@@ -34,19 +34,21 @@ DEFAULT_CHAIN = ["chief", "deputy"]
 
 
 def ensure_kinds() -> None:
-    """Write the default kinds if the unit has none yet (HR edits them afterwards)."""
+    """Write the default kinds if the unit has none yet (HR edits them afterwards).
+
+    They are written in a transaction of their own, so that a request that is then refused
+    (and rolled back) does not take the unit's kinds with it; a race between two first
+    requests is settled by the unique code (ON CONFLICT DO NOTHING)."""
     if db.session.scalar(select(LeaveKind.id).limit(1)) is not None:
         return
-    try:
-        with db.session.begin_nested():
-            for position, (code, name, name_en, counting, reduces, approval, max_days, evidence,
-                           account) in enumerate(DEFAULT_KINDS):
-                db.session.add(LeaveKind(
-                    code=code, name=name, name_en=name_en, counting=counting, reduces_annual=reduces,
-                    needs_approval=approval, max_days=None if max_days is None else Decimal(max_days),
-                    evidence=evidence, account=account, position=position))
-    except IntegrityError:
-        pass  # another request wrote them first
+    rows = [dict(code=code, name=name, name_en=name_en, counting=counting, reduces_annual=reduces,
+                 needs_approval=approval, max_days=None if max_days is None else Decimal(max_days),
+                 evidence=evidence, account=account, active=True, position=position)
+            for position, (code, name, name_en, counting, reduces, approval, max_days, evidence, account)
+            in enumerate(DEFAULT_KINDS)]
+    insert = postgresql.insert if db.engine.dialect.name == "postgresql" else sqlite.insert
+    with db.engine.begin() as conn:
+        conn.execute(insert(LeaveKind).values(rows).on_conflict_do_nothing(index_elements=["code"]))
 
 
 def kinds(active_only: bool = False) -> list[LeaveKind]:

@@ -1,0 +1,195 @@
+"""Recording a talk: create, edit (a new version after sign-off), sign off, attach, follow up.
+
+Shared by the API and the web form. Each function checks what the schema or form cannot (people
+exist, kinds are known, the actor takes part) and raises ``TalkError`` naming the field; the caller
+rolls back, so a rejected request changes nothing.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import select
+
+from service import audit
+from service.extensions import db
+from service.people.models import Person
+from service.talks.loading import kind_codes, talk_settings
+from service.talks.models import (
+    CONTENT_FIELDS, FollowUp, Talk, TalkAttachment, TalkParticipant, TalkSignoff, TalkVersion,
+)
+
+MAX_ATTACHMENT_BYTES = 5 * 1024 * 1024
+# Type by content, never by name: the file's first bytes.
+MAGIC = ((b"%PDF-", "application/pdf"), (b"\xff\xd8\xff", "image/jpeg"), (b"\x89PNG\r\n\x1a\n", "image/png"))
+META_FIELDS = ("kind", "status", "held_at", "duration_minutes", "place", "topic", "collective")
+ROLE_FIELDS = {"talker": "talker_ids", "talked_to": "talked_to_ids", "recorder": "recorder_id",
+               "present": "present_ids"}
+
+
+class TalkError(Exception):
+    def __init__(self, field: str, message: str, status: int = 422):
+        super().__init__(message)
+        self.field, self.message, self.status = field, message, status
+
+
+def content_readers(talk: Talk) -> Talk:
+    """Mark the talk with the unit's discipline-inspection readers, for ``can()``."""
+    talk.discipline_reader_ids = list(talk_settings().discipline_reader_ids or [])
+    return talk
+
+
+def _people(ids, field: str) -> list[Person]:
+    found = []
+    for pid in dict.fromkeys(ids):
+        person = db.session.get(Person, pid)
+        if person is None:
+            raise TalkError(field, f"No person with id {pid}.")
+        if not person.active:
+            raise TalkError(field, f"{person.name} has left the unit.")
+        found.append(person)
+    return found
+
+
+def _check(data: dict, actor, today: date, talk: Talk | None = None) -> dict[str, list[Person]]:
+    """The participants by role, after the checks the schema cannot make."""
+    get = lambda name, default=None: data.get(name, getattr(talk, name, default) if talk else default)  # noqa: E731
+    kind = get("kind")
+    if kind is not None and ("kind" in data or talk is None) and kind not in kind_codes():
+        raise TalkError("kind", f"Unknown talk kind {kind!r}.")
+    roles = {}
+    for role, field in ROLE_FIELDS.items():
+        if field in data:
+            value = data[field]
+            ids = [] if value is None else ([value] if isinstance(value, int) else value)
+            roles[role] = _people(ids, field)
+        else:
+            roles[role] = talk.people(role) if talk else []
+    if not roles["talker"]:
+        raise TalkError("talker_ids", "Name at least one talker.")
+    if not roles["talked_to"]:
+        raise TalkError("talked_to_ids", "Name at least one person talked to.")
+    talker_ids = {p.id for p in roles["talker"]}
+    if talker_ids & {p.id for p in roles["talked_to"]}:
+        raise TalkError("talked_to_ids", "A talker cannot also be talked to in the same talk.")
+    collective = get("collective", False)
+    if len(roles["talked_to"]) > 1 and not collective:
+        raise TalkError("talked_to_ids", "An individual talk has one person talked to; mark it collective for more.")
+    if actor.id not in talker_ids | {p.id for p in roles["recorder"]}:
+        raise TalkError("talker_ids", "You can only record a talk you held or recorded.", 403)
+    held_at = get("held_at")
+    status = get("status", "held")
+    if held_at is not None and status == "held" and held_at.date() > today:
+        raise TalkError("held_at", "A held talk cannot be in the future; schedule it instead.")
+    return roles
+
+
+def _set_participants(talk: Talk, roles: dict[str, list[Person]]) -> None:
+    wanted = {(p.id, role) for role, people in roles.items() for p in people}
+    for part in list(talk.participants):
+        if (part.person_id, part.role) not in wanted:
+            talk.participants.remove(part)
+    have = {(p.person_id, p.role) for p in talk.participants}
+    for role, people in roles.items():
+        for p in people:
+            if (p.id, role) not in have:
+                talk.participants.append(TalkParticipant(person_id=p.id, role=role, person=p))
+
+
+def _add_follow_ups(talk: Talk, items: list[dict]) -> None:
+    participants = {p.person_id for p in talk.participants}
+    for i, item in enumerate(items):
+        owner = db.session.get(Person, item["owner_id"])
+        if owner is None or not owner.active:
+            raise TalkError(f"follow_ups.{i}.owner_id", f"No active person with id {item['owner_id']}.")
+        if owner.id not in participants:
+            raise TalkError(f"follow_ups.{i}.owner_id", "The owner must take part in the talk.")
+        talk.follow_ups.append(FollowUp(owner_id=owner.id, owner=owner, description=item["description"],
+                                        due_on=item["due_on"]))
+
+
+def create_talk(data: dict, actor, today: date) -> Talk:
+    roles = _check(data, actor, today)
+    held_at: datetime = data["held_at"].replace(second=0, microsecond=0, tzinfo=None)
+    talk = Talk(kind=data["kind"], status=data.get("status", "held"), held_at=held_at, held_on=held_at.date(),
+                duration_minutes=data["duration_minutes"], place=data["place"], topic=data["topic"],
+                collective=data.get("collective", False), version=1, created_by_id=actor.id)
+    _set_participants(talk, roles)
+    talk.versions.append(TalkVersion(number=1, edited_by_id=actor.id,
+                                     **{f: data.get(f) or "" for f in CONTENT_FIELDS}))
+    db.session.add(talk)
+    _add_follow_ups(talk, data.get("follow_ups") or [])
+    db.session.flush()
+    audit.record("create", "talk", talk.id, {"kind": [None, talk.kind], "held_on": [None, str(talk.held_on)]})
+    return talk
+
+
+def update_talk(talk: Talk, data: dict, actor, today: date) -> bool:
+    """Apply an edit. Returns True when it started a new version (the old one was signed)."""
+    roles = _check(data, actor, today, talk)
+    before = {f: getattr(talk, f) for f in META_FIELDS}
+    if "held_at" in data:
+        data["held_at"] = data["held_at"].replace(second=0, microsecond=0, tzinfo=None)
+    for f in META_FIELDS:
+        if f in data:
+            setattr(talk, f, data[f])
+    talk.held_on = talk.held_at.date()
+    _set_participants(talk, roles)
+    current = talk.current
+    new_content = {f: data[f] or "" for f in CONTENT_FIELDS if f in data}
+    new_version = bool(talk.signed_by())  # any sign-off of this version: the signed record stays as it was
+    if new_version:
+        talk.version += 1
+        values = {**current.content_dict(), **new_content}
+        talk.versions.append(TalkVersion(number=talk.version, edited_by_id=actor.id, **values))
+    else:
+        for f, v in new_content.items():
+            setattr(current, f, v)
+        current.edited_by_id = actor.id
+    _add_follow_ups(talk, data.get("follow_ups") or [])
+    changes = audit.diff(before, {f: getattr(talk, f) for f in META_FIELDS})
+    if new_content:
+        changes["content"] = ["(confidential)", "(confidential)"]  # never content in the audit log
+    audit.record("update", "talk", talk.id, changes)
+    return new_version
+
+
+def sign_talk(talk: Talk, actor) -> TalkSignoff:
+    if talk.status != "held":
+        raise TalkError("status", "A scheduled talk cannot be signed before it is held.", 409)
+    if actor.id in talk.signed_by():
+        raise TalkError("version", "You have already signed this version.", 409)
+    sign = TalkSignoff(talk_id=talk.id, version_number=talk.version, person_id=actor.id)
+    talk.signoffs.append(sign)
+    audit.record("sign", "talk", talk.id, {"version": [None, talk.version]})
+    return sign
+
+
+def sniff(data: bytes) -> str | None:
+    for magic, content_type in MAGIC:
+        if data.startswith(magic):
+            return content_type
+    return None
+
+
+def attach(talk: Talk, filename: str, data: bytes, actor) -> TalkAttachment:
+    if not data:
+        raise TalkError("file", "The file is empty.", 400)
+    if len(data) > MAX_ATTACHMENT_BYTES:
+        raise TalkError("file", f"The file is larger than {MAX_ATTACHMENT_BYTES // (1024 * 1024)} MB.", 413)
+    content_type = sniff(data)
+    if content_type is None:
+        raise TalkError("file", "Only PDF, JPEG and PNG files are accepted (checked by content).", 415)
+    name = "".join(ch for ch in (filename or "attachment") if ch.isprintable() and ch not in '/\\"')[-200:]
+    row = TalkAttachment(talk_id=talk.id, filename=name or "attachment", content_type=content_type,
+                         size=len(data), data=data, uploaded_by_id=actor.id)
+    talk.attachments.append(row)
+    db.session.flush()
+    audit.record("attach", "talk", talk.id, {"attachment": [None, row.id]})
+    return row
+
+
+def follow_ups_of(owner_id: int | None = None, talker_id: int | None = None):
+    stmt = select(FollowUp).order_by(FollowUp.done_on.is_not(None), FollowUp.due_on, FollowUp.id)
+    if owner_id is not None:
+        stmt = stmt.where(FollowUp.owner_id == owner_id)
+    return stmt

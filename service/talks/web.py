@@ -1,0 +1,455 @@
+"""Talk pages: the leader's dashboard (due list in red-letter order, coverage matrix, follow-ups),
+HR's coverage heatmap, recording and editing a talk, the talk page with sign-off, past versions and
+the printable record sheet (谈心谈话记录表)."""
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from datetime import date, datetime, timedelta
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from sqlalchemy import select
+from wtforms import (
+    BooleanField, DateField, DateTimeLocalField, IntegerField, SelectField, StringField, SubmitField, TextAreaField,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
+
+from service.auth.permissions import can, leads
+from service.clock import unit_today
+from service.extensions import db
+from service.people.models import Person, Section
+from service.talks.access import may_read_content, read_content, visible_talks
+from service.talks.cadence import STATUS_COLOURS
+from service.talks.loading import kind_labels, obligations
+from service.talks.models import CONTENT_FIELDS, FollowUp, Talk
+from service.talks.records import content_readers, MAX_ATTACHMENT_BYTES, TalkError, attach, create_talk, sign_talk, update_talk
+
+bp = Blueprint("talks", __name__, url_prefix="/talks")
+
+STATUS_LABELS = {"done": _l("Done"), "due": _l("Due"), "overdue": _l("Overdue")}
+ROLE_LABELS = {"talker": _l("Talker"), "talked_to": _l("Talked to"), "recorder": _l("Recorder"),
+               "present": _l("Others present")}
+SPLIT = re.compile(r"[,，、;；\n]+")
+# Form field of each record field, so an error from the records module lands next to its field.
+FORM_FIELD = {"talker_ids": "talkers", "talked_to_ids": "talked_to", "recorder_id": "recorder",
+              "present_ids": "present", "file": "attachment"}
+
+
+def _in_range(form, field):
+    if field.data and not (datetime(1900, 1, 1) <= field.data <= datetime(2100, 12, 31, 23, 59)):
+        raise ValidationError(_("Date must be between 1900 and 2100."))
+
+
+def _day_in_range(form, field):
+    if field.data and not (date(1900, 1, 1) <= field.data <= date(2100, 12, 31)):
+        raise ValidationError(_("Date must be between 1900-01-01 and 2100-12-31."))
+
+
+class TalkForm(FlaskForm):
+    kind = SelectField(_l("Kind"), validators=[DataRequired()])
+    held_at = DateTimeLocalField(_l("Date and time"), format="%Y-%m-%dT%H:%M",
+                                 validators=[InputRequired(message=_l("Enter the date and time.")), _in_range])
+    duration_minutes = IntegerField(_l("Duration (minutes)"), validators=[
+        InputRequired(message=_l("Enter the duration in minutes.")), NumberRange(min=1, max=1440)])
+    place = StringField(_l("Place"), validators=[DataRequired(), Length(max=120)])
+    talkers = StringField(_l("Talker(s)"), validators=[DataRequired(), Length(max=2000)])
+    talked_to = StringField(_l("Talked to"), validators=[DataRequired(), Length(max=20000)])
+    collective = BooleanField(_l("Collective talk (several people at once)"))
+    recorder = StringField(_l("Recorder"), validators=[Optional(), Length(max=200)])
+    present = StringField(_l("Others present"), validators=[Optional(), Length(max=2000)])
+    topic = StringField(_l("Topic or reason"), validators=[DataRequired(), Length(max=200)])
+    outline = TextAreaField(_l("Outline"), validators=[Length(max=20000)])
+    content = TextAreaField(_l("Content"), validators=[Length(max=50000)])
+    views = TextAreaField(_l("Views, suggestions and difficulties raised"), validators=[Length(max=20000)])
+    attitude = TextAreaField(_l("Attitude"), validators=[Length(max=5000)])
+    follow_up_text = TextAreaField(_l("Follow-up measures"), validators=[Length(max=20000)])
+    fu_description = StringField(_l("Follow-up item"), validators=[Optional(), Length(max=500)])
+    fu_owner = StringField(_l("Owner of the item"), validators=[Optional(), Length(max=200)])
+    fu_due_on = DateField(_l("Item due on"), validators=[Optional(), _day_in_range])
+    attachment = FileField(_l("Attachment (PDF, JPEG or PNG, at most 5 MB)"))
+    submit = SubmitField(_l("Save"))
+
+
+class SignForm(FlaskForm):
+    submit = SubmitField(_l("I have read the record and sign it"))
+
+
+def _person_label(p: Person) -> str:
+    return f"{p.employee_no} {p.name}"
+
+
+def _parse_people(form: TalkForm, field_name: str, single: bool = False) -> list[int] | None:
+    """People named in a picker field ("number name", comma-separated); None after adding an error."""
+    field = getattr(form, field_name)
+    text = (field.data or "").strip()
+    if not text:
+        return []
+    ids = []
+    for item in (t.strip() for t in SPLIT.split(text)):
+        if not item:
+            continue
+        word = item.split()[0]
+        person = db.session.scalar(select(Person).where(Person.employee_no == word))
+        if person is None:
+            matches = db.session.scalars(select(Person).where(Person.name == item)).unique().all()
+            person = matches[0] if len(matches) == 1 else None
+        if person is None:
+            field.errors.append(_("No one with the number or name %(item)s.", item=item))
+            return None
+        ids.append(person.id)
+    if single and len(ids) > 1:
+        field.errors.append(_("Name one person."))
+        return None
+    return ids
+
+
+def _form_data(form: TalkForm) -> dict | None:
+    people = {name: _parse_people(form, name, single=name == "recorder")
+              for name in ("talkers", "talked_to", "recorder", "present")}
+    owner = _parse_people(form, "fu_owner", single=True) if form.fu_description.data else []
+    if form.fu_description.data:
+        # An item needs an owner and a due date (checked here: Optional() would skip a validator).
+        if owner == []:
+            form.fu_owner.errors.append(_("Name the owner of the item."))
+            owner = None
+        if form.fu_due_on.data is None:
+            form.fu_due_on.errors = list(form.fu_due_on.errors) + [_("Give the item a due date.")]
+            owner = None
+    if any(v is None for v in people.values()) or owner is None:
+        return None
+    data = {"kind": form.kind.data, "held_at": form.held_at.data, "duration_minutes": form.duration_minutes.data,
+            "place": (form.place.data or "").strip(), "topic": (form.topic.data or "").strip(), "collective": form.collective.data,
+            "talker_ids": people["talkers"], "talked_to_ids": people["talked_to"],
+            "recorder_id": (people["recorder"] or [None])[0], "present_ids": people["present"],
+            **{f: getattr(form, f).data or "" for f in CONTENT_FIELDS}}
+    data["follow_ups"] = ([{"owner_id": owner[0], "description": (form.fu_description.data or "").strip(),
+                            "due_on": form.fu_due_on.data}] if form.fu_description.data else [])
+    return data
+
+
+def _show_error(form: TalkForm, exc: TalkError) -> None:
+    name = FORM_FIELD.get(exc.field, exc.field)
+    if name.startswith("follow_ups"):
+        name = "fu_owner"
+    field = getattr(form, name, None) or form.talkers
+    field.errors = list(field.errors) + [_(exc.message)]
+
+
+def _picker_people() -> list[Person]:
+    return db.session.scalars(select(Person).where(Person.left_on.is_(None)).order_by(Person.employee_no)).unique().all()
+
+
+def _render_form(form, talk=None):
+    return render_template("talks/form.html", form=form, talk=talk, people=_picker_people(),
+                           max_mb=MAX_ATTACHMENT_BYTES // (1024 * 1024))
+
+
+def _kind_choices(form: TalkForm) -> None:
+    form.kind.choices = list(kind_labels(_locale()).items())
+
+
+def _locale() -> str:
+    from service import _select_locale
+
+    return str(_select_locale())
+
+
+def _save_attachment(form, talk) -> bool:
+    upload = form.attachment.data
+    if upload and getattr(upload, "filename", ""):
+        attach(talk, upload.filename, upload.read(MAX_ATTACHMENT_BYTES + 1), current_user)
+    return True
+
+
+def _talk_or_404(talk_id: int) -> Talk:
+    talk = db.session.get(Talk, talk_id) if 1 <= talk_id < 2**31 else None
+    if talk is None or not can(current_user, "read", "talk", content_readers(talk)):
+        abort(404)
+    return talk
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@login_required
+def new():
+    form = TalkForm()
+    _kind_choices(form)
+    if request.method == "GET":
+        form.talkers.data = _person_label(current_user)
+        form.held_at.data = datetime.combine(unit_today(), datetime.min.time()).replace(hour=9)
+        form.duration_minutes.data = 30
+        if request.args.get("with", type=int):
+            person = db.session.get(Person, request.args.get("with", type=int))
+            if person is not None:
+                form.talked_to.data = _person_label(person)
+        return _render_form(form)
+    valid = form.validate_on_submit()
+    data = _form_data(form)  # people are checked even when another field is wrong: all errors at once
+    if valid and data is not None and not any(f.errors for f in form):
+        if True:
+            try:
+                talk = create_talk(data, current_user, unit_today())
+                _save_attachment(form, talk)
+                db.session.commit()
+            except TalkError as exc:
+                db.session.rollback()
+                _show_error(form, exc)
+            else:
+                flash(_("The talk is recorded."), "info")
+                return redirect(url_for("talks.show", talk_id=talk.id))
+    return _render_form(form), 422
+
+
+@bp.route("/<int:talk_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(talk_id):
+    talk = _talk_or_404(talk_id)
+    if not can(current_user, "write", "talk", talk):
+        abort(403)
+    form = TalkForm()
+    _kind_choices(form)
+    if request.method == "GET":
+        content = read_content(talk, current_user)
+        db.session.commit()
+        for f in ("kind", "held_at", "duration_minutes", "place", "topic", "collective"):
+            getattr(form, f).data = getattr(talk, f)
+        for f in CONTENT_FIELDS:
+            getattr(form, f).data = content[f]
+        labels = lambda role: ", ".join(_person_label(p) for p in talk.people(role))  # noqa: E731
+        form.talkers.data, form.talked_to.data = labels("talker"), labels("talked_to")
+        form.recorder.data, form.present.data = labels("recorder"), labels("present")
+        return _render_form(form, talk)
+    valid = form.validate_on_submit()
+    data = _form_data(form)
+    if valid and data is not None and not any(f.errors for f in form):
+        if True:
+            try:
+                new_version = update_talk(talk, data, current_user, unit_today())
+                _save_attachment(form, talk)
+                db.session.commit()
+            except TalkError as exc:
+                db.session.rollback()
+                _show_error(form, exc)
+            else:
+                flash(_("Saved as version %(n)d: it needs signing again.", n=talk.version) if new_version
+                      else _("Saved."), "info")
+                return redirect(url_for("talks.show", talk_id=talk.id))
+    return _render_form(form, talk), 422
+
+
+@bp.route("/<int:talk_id>")
+@login_required
+def show(talk_id):
+    talk = _talk_or_404(talk_id)
+    content = read_content(talk, current_user) if may_read_content(current_user, talk) else None
+    db.session.commit()
+    return render_template("talks/show.html", talk=talk, content=content, kinds=kind_labels(_locale()),
+                           role_labels=ROLE_LABELS, today=unit_today(),
+                           may_edit=can(current_user, "write", "talk", talk),
+                           sign_form=SignForm() if (can(current_user, "write", "talk_signoff", talk)
+                                                    and current_user.id not in talk.signed_by()
+                                                    and talk.status == "held") else None)
+
+
+@bp.route("/<int:talk_id>/sign", methods=["POST"])
+@login_required
+def sign(talk_id):
+    talk = _talk_or_404(talk_id)
+    if not can(current_user, "write", "talk_signoff", talk):
+        abort(403)
+    form = SignForm()
+    if form.validate_on_submit():
+        try:
+            sign_talk(talk, current_user)
+            db.session.commit()
+            flash(_("Signed."), "info")
+        except TalkError as exc:
+            db.session.rollback()
+            flash(_(exc.message), "error")
+    return redirect(url_for("talks.show", talk_id=talk.id))
+
+
+@bp.route("/<int:talk_id>/versions")
+@login_required
+def versions(talk_id):
+    talk = _talk_or_404(talk_id)
+    if not may_read_content(current_user, talk):
+        abort(403)
+    rows = [(v, read_content(talk, current_user, v.number), sorted(talk.signed_by(v.number))) for v in talk.versions]
+    db.session.commit()
+    names = {p.person_id: p.person.name for p in talk.participants}
+    return render_template("talks/versions.html", talk=talk, rows=rows, names=names)
+
+
+@bp.route("/<int:talk_id>/print")
+@login_required
+def print_sheet(talk_id):
+    talk = _talk_or_404(talk_id)
+    if not may_read_content(current_user, talk):
+        abort(403)
+    content = read_content(talk, current_user)
+    db.session.commit()
+    return render_template("talks/print.html", talk=talk, content=content, kinds=kind_labels(_locale()))
+
+
+# ----------------------------------------------------------------------------------- dashboards
+
+
+def _months(today: date, count: int) -> list[date]:
+    first = today.replace(day=1)
+    out = []
+    for _i in range(count):
+        out.append(first)
+        first = (first - timedelta(days=1)).replace(day=1)
+    return list(reversed(out))
+
+
+_WORST = {"overdue": 0, "due": 1, "done": 2}
+
+
+def coverage(found, months: list[date], key) -> dict:
+    """{(row, month): status} from cadence obligations whose period contains the month's first
+    day or starts in it; the worst status wins (one red is red)."""
+    cells: dict = {}
+    for o in found:
+        if o.source != "cadence":
+            continue
+        for m in months:
+            if o.period_start <= m <= o.period_end or (m <= o.period_start and o.period_start.month == m.month
+                                                       and o.period_start.year == m.year):
+                k = (key(o), m)
+                if k not in cells or _WORST[o.status] < _WORST[cells[k]]:
+                    cells[k] = o.status
+    return cells
+
+
+@bp.route("/")
+@login_required
+def dashboard():
+    today = unit_today()
+    me = current_user
+    months = _months(today, 6)
+    since = months[0]
+    mine = obligations(today, me.id, since=since) if me.role in ("head", "deputy", "chief") else []
+    names = {p.id: p for p in _picker_people()}
+    due_list = [o for o in mine if o.status != "done" and o.period_end >= today.replace(day=1) - timedelta(days=31)
+                or o.status == "overdue"]
+    people_ids = list(dict.fromkeys(o.talked_to_id for o in mine))
+    cells = coverage(mine, months, key=lambda o: o.talked_to_id)
+    follow_ups = db.session.scalars(select(FollowUp).where(FollowUp.owner_id == me.id)
+                                    .order_by(FollowUp.done_on.is_not(None), FollowUp.due_on)).all()
+    recent = db.session.scalars(visible_talks(me).order_by(Talk.held_at.desc()).limit(20)).unique().all()
+    to_sign = [t for t in recent if me.id in t.ids("talked_to") and me.id not in t.signed_by() and t.status == "held"]
+    hr = _hr_view(today, months) if me.access_role == "hr" else None
+    db.session.commit()
+    return render_template("talks/dashboard.html", due_list=due_list[:100], people_ids=people_ids, names=names,
+                           months=months, cells=cells, follow_ups=follow_ups, recent=recent, to_sign=to_sign,
+                           today=today, status_labels=STATUS_LABELS, colours=STATUS_COLOURS,
+                           kinds=kind_labels(_locale()), hr=hr)
+
+
+def _hr_view(today: date, months: list[date]) -> dict:
+    """The unit's coverage: sections x months (share done), overdue counts by leader, a trend."""
+    found = obligations(today, since=months[0])
+    sections = db.session.scalars(select(Section).order_by(Section.code)).all()
+    section_of = {p.id: p.section_id for p in _picker_people()}
+    done, total = defaultdict(int), defaultdict(int)
+    month_done, month_total = defaultdict(int), defaultdict(int)
+    overdue_by_leader = defaultdict(int)
+    for o in found:
+        if o.status == "overdue":
+            overdue_by_leader[o.talker_id] += 1
+        if o.source != "cadence":
+            continue
+        for m in months:
+            if o.period_start <= m <= o.period_end or (o.period_start.year, o.period_start.month) == (m.year, m.month):
+                key = (section_of.get(o.talked_to_id), m)
+                total[key] += 1
+                month_total[m] += 1
+                if o.status == "done":
+                    done[key] += 1
+                    month_done[m] += 1
+    heat = {k: (done[k], total[k]) for k in total}
+    trend = [(m, round(100 * month_done[m] / month_total[m]) if month_total[m] else None) for m in months]
+    leaders = sorted(overdue_by_leader.items(), key=lambda kv: -kv[1])
+    return {"sections": sections, "heat": heat, "trend": trend, "leaders": leaders}
+
+
+# ----------------------------------------------------------------------------------- iCal feed
+
+
+class FeedForm(FlaskForm):
+    submit = SubmitField(_l("New secret calendar address"))
+
+
+class RevokeFeedForm(FlaskForm):
+    submit = SubmitField(_l("Revoke the calendar address"))
+
+
+@bp.route("/calendar", methods=["GET", "POST"])
+@login_required
+def calendar_feed():
+    """Make (or replace) or revoke my secret iCal address; the address is shown once."""
+    import hashlib
+    import secrets
+
+    from service.talks.models import IcalFeed
+
+    form, revoke = FeedForm(prefix="new"), RevokeFeedForm(prefix="revoke")
+    row = db.session.scalar(select(IcalFeed).where(IcalFeed.person_id == current_user.id))
+    address = None
+    if request.method == "POST" and revoke.submit.data and revoke.validate_on_submit():
+        if row is not None:
+            db.session.delete(row)
+            db.session.commit()
+            row = None
+        flash(_("The calendar address is revoked."), "info")
+    elif request.method == "POST" and form.validate_on_submit():
+        clear = secrets.token_urlsafe(32)
+        if row is None:
+            row = IcalFeed(person_id=current_user.id, token_hash="")
+            db.session.add(row)
+        row.token_hash = hashlib.sha256(clear.encode()).hexdigest()
+        db.session.commit()
+        address = url_for("talks.ical", token=clear, _external=True)
+    return render_template("talks/calendar.html", form=form, revoke=revoke, row=row, address=address)
+
+
+@bp.route("/calendar/<token>.ics")
+def ical(token):
+    """A leader's talks as iCalendar: who, when, where, what kind; never the content."""
+    import hashlib
+
+    from service.talks.models import IcalFeed, TalkParticipant
+
+    if len(token) > 100:
+        abort(404)
+    row = db.session.scalar(select(IcalFeed).where(IcalFeed.token_hash == hashlib.sha256(token.encode()).hexdigest()))
+    person = db.session.get(Person, row.person_id) if row else None
+    if person is None or not person.active:
+        abort(404)
+    since = unit_today() - timedelta(days=90)
+    talks = db.session.scalars(select(Talk).where(Talk.held_on >= since, Talk.id.in_(
+        select(TalkParticipant.talk_id).where(TalkParticipant.person_id == person.id))).order_by(Talk.held_at)).unique().all()
+    kinds = kind_labels(person.language)
+
+    def esc(text: str) -> str:
+        return text.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
+
+    lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//talkcare//talks//EN", "CALSCALE:GREGORIAN",
+             "X-WR-TIMEZONE:Asia/Shanghai"]
+    for t in talks:
+        others = "、".join(p.name for p in t.people("talked_to") + t.people("talker") if p.id != person.id)
+        end = t.held_at + timedelta(minutes=t.duration_minutes)
+        lines += ["BEGIN:VEVENT", f"UID:talk-{t.id}@talkcare", f"DTSTAMP:{t.created_at.strftime('%Y%m%dT%H%M%SZ')}",
+                  f"DTSTART;TZID=Asia/Shanghai:{t.held_at.strftime('%Y%m%dT%H%M%S')}",
+                  f"DTEND;TZID=Asia/Shanghai:{end.strftime('%Y%m%dT%H%M%S')}",
+                  f"SUMMARY:{esc(kinds.get(t.kind, t.kind) + ' · ' + others)}", f"LOCATION:{esc(t.place)}",
+                  "STATUS:" + ("TENTATIVE" if t.status == "scheduled" else "CONFIRMED"), "END:VEVENT"]
+    lines.append("END:VCALENDAR")
+    return "\r\n".join(lines) + "\r\n", 200, {"Content-Type": "text/calendar; charset=utf-8",
+                                              "Cache-Control": "private, no-store"}

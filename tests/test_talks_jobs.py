@@ -1,0 +1,68 @@
+"""Talk reminders: due-soon and overdue to the talker, overdue follow-up items to the owner; working
+days only; one per obligation per stage (re-running sends nothing new)."""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+
+def outbox(app) -> list[tuple[str, int, str]]:
+    from service.extensions import db
+    from service.outbox.models import OutboxMessage
+
+    with app.app_context():
+        rows = [(m.kind, m.recipient_id, m.dedupe_key) for m in db.session.scalars(
+            select(OutboxMessage).order_by(OutboxMessage.id))]
+        db.session.remove()
+    return rows
+
+
+def test_reminders_due_soon_then_overdue_once_each(app, office, token_for):
+    from workers.talks import send_talk_reminders
+
+    with app.app_context():
+        first = send_talk_reminders("2026-11-30")  # a Monday; November's deadline is 12-05: due soon
+    assert first["due_soon"] >= 1
+    rows = outbox(app)
+    key = f"talk-reminder:deputy-monthly:{office['deputy']}:{office['staff_a']}:2026-11-01:due_soon"
+    assert [r for r in rows if r[2] == key] == [("talk_due_soon", office["deputy"], key)]
+    with app.app_context():
+        again = send_talk_reminders("2026-11-30")
+    assert again["due_soon"] == 0 and outbox(app) == rows
+    with app.app_context():
+        assert send_talk_reminders("2026-12-06")["skipped"]  # a Saturday: nothing at all
+    assert outbox(app) == rows
+    with app.app_context():
+        later = send_talk_reminders("2026-12-07")  # Monday after the deadline
+    assert later["overdue"] >= 1
+    overdue_key = key.replace("due_soon", "overdue")
+    assert overdue_key in [r[2] for r in outbox(app)]
+    with app.app_context():
+        assert send_talk_reminders("2026-12-08")["overdue"] == 0  # one per obligation per stage
+
+
+def test_a_held_talk_is_not_reminded(app, office, token_for):
+    from workers.talks import send_talk_reminders
+
+    token_for(office["deputy"]).post("/api/talks", json={
+        "kind": "routine", "held_at": "2026-11-10T09:30", "duration_minutes": 30, "place": "x", "topic": "y",
+        "talker_ids": [office["deputy"]], "talked_to_ids": [office["staff_a"]]})
+    with app.app_context():
+        send_talk_reminders("2026-11-30")
+    keys = [r[2] for r in outbox(app)]
+    assert not any(k.startswith(f"talk-reminder:deputy-monthly:{office['deputy']}:{office['staff_a']}:2026-11-01")
+                   for k in keys)
+
+
+def test_overdue_follow_up_reminds_its_owner_once(app, office, token_for):
+    from workers.talks import send_talk_reminders
+
+    token_for(office["deputy"]).post("/api/talks", json={
+        "kind": "routine", "held_at": "2026-11-10T09:30", "duration_minutes": 30, "place": "x", "topic": "y",
+        "talker_ids": [office["deputy"]], "talked_to_ids": [office["staff_a"]],
+        "follow_ups": [{"owner_id": office["deputy"], "description": "安排体检", "due_on": "2026-11-20"}]})
+    with app.app_context():
+        assert send_talk_reminders("2026-11-20")["follow_ups"] == 0  # due today: not overdue yet
+        assert send_talk_reminders("2026-11-23")["follow_ups"] == 1
+        assert send_talk_reminders("2026-11-24")["follow_ups"] == 0
+    mail = [r for r in outbox(app) if r[0] == "talk_follow_up"]
+    assert [(r[1], r[2].split(":")[0]) for r in mail] == [(office["deputy"], "talk-follow-up")]
