@@ -1,5 +1,6 @@
 """Extensions, created once and bound to the app in ``create_app``."""
 from flask import render_template, request
+from apispec.ext.marshmallow import MarshmallowPlugin
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -72,6 +73,16 @@ class TalkcareApi(Api):
         return render_template("errors/error.html", error=error), error.code
 
 
-api = TalkcareApi()
+def _schema_name(schema) -> str:
+    """OpenAPI component names: a partial (PATCH) schema gets its own name instead of a warning."""
+    from apispec.ext.marshmallow.common import resolve_schema_cls
+
+    name = resolve_schema_cls(schema).__name__
+    name = name[:-6] if name.endswith("Schema") and len(name) > 6 else name
+    partial = getattr(schema, "partial", False)
+    return name + "Patch" if partial and not name.endswith("Patch") else name
+
+
+api = TalkcareApi(spec_kwargs={"marshmallow_plugin": MarshmallowPlugin(schema_name_resolver=_schema_name)})
 # Storage is bound in create_app to the same Redis the jobs use, so limits hold across processes.
 limiter = Limiter(key_func=get_remote_address, default_limits=[], strategy="fixed-window")
