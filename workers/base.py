@@ -10,7 +10,7 @@ import functools
 import os
 
 import rq
-from flask import current_app, has_app_context
+from flask import current_app, has_app_context, has_request_context
 
 _app = {"app": None, "pid": None}
 
@@ -32,21 +32,37 @@ def get_app():
 
 
 def app_job(func):
-    """Run ``func`` inside an app context (the current one when already inside, as in tests)."""
+    """Run ``func`` inside the app (the current one when already inside, as in tests).
+
+    Jobs get a request context on the public URL: email templates share the web app's template
+    context (locale, labels) and build absolute links with url_for.
+    """
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
-        if has_app_context():
+        if has_request_context():
             return func(*args, **kwargs)
-        with get_app().app_context():
-            from service.extensions import db
-
+        inside_app = has_app_context()
+        app = current_app._get_current_object() if inside_app else get_app()
+        with app.test_request_context(base_url=app.config.get("PUBLIC_URL") or None):
             try:
                 return func(*args, **kwargs)
             finally:
-                db.session.remove()
+                if not inside_app:  # a worker's job: leave no session behind
+                    from service.extensions import db
+
+                    db.session.remove()
 
     return wrapper
+
+
+def job_day(on: str | None):
+    """The job's clock: an ISO date passed in (tests, catch-up runs) or the unit's today."""
+    from datetime import date
+
+    from service.clock import unit_today
+
+    return date.fromisoformat(on) if on else unit_today()
 
 
 class Worker(rq.Worker):

@@ -1,28 +1,7 @@
 """Leave jobs: the daily ledger run (allocations, carry-over, expiry, recounts on a newly
 published calendar) and the reminders that leave is taken. Each is idempotent."""
-from contextlib import contextmanager
 
-from workers.base import app_job
-
-
-@contextmanager
-def _request_context():
-    # Emails and messages use the web app's template context and locale, which need a request.
-    from flask import current_app, has_request_context
-
-    if has_request_context():
-        yield
-        return
-    with current_app.test_request_context(base_url=current_app.config.get("PUBLIC_URL") or None):
-        yield
-
-
-def _day(on: str | None):
-    from datetime import date
-
-    from service.clock import unit_today
-
-    return date.fromisoformat(on) if on else unit_today()
+from workers.base import app_job, job_day
 
 
 @app_job
@@ -38,18 +17,17 @@ def book_leave_ledger(on: str | None = None) -> dict:
     from service.leave.requests import recount_affected
     from service.people.models import Person
 
-    day = _day(on)
+    day = job_day(on)
     policy = leave_policy()
     counts = {"allocated": 0, "closing_entries": 0, "recounted": 0}
     people = db.session.scalars(select(Person).where(
         (Person.left_on.is_(None)) | (Person.left_on >= day.replace(month=1, day=1)))).all()
-    with _request_context():
-        for person in people:
-            if allocate(person, day.year, policy):
-                counts["allocated"] += 1
-            counts["closing_entries"] += close_years(person.id, day, policy)
-        counts["recounted"] = recount_affected(provisional_only=True)
-        db.session.commit()
+    for person in people:
+        if allocate(person, day.year, policy):
+            counts["allocated"] += 1
+        counts["closing_entries"] += close_years(person.id, day, policy)
+    counts["recounted"] = recount_affected(provisional_only=True)
+    db.session.commit()
     return counts
 
 
@@ -60,9 +38,8 @@ def send_leave_reminders(on: str | None = None) -> dict:
     from service.extensions import db
     from service.leave import care
 
-    day = _day(on)
-    with _request_context():
-        counts = care.send_leave_reminders(day)
-        counts["reports"] = care.send_unused_leave_report(day)
-        db.session.commit()
+    day = job_day(on)
+    counts = care.send_leave_reminders(day)
+    counts["reports"] = care.send_unused_leave_report(day)
+    db.session.commit()
     return counts

@@ -6,29 +6,7 @@ plan is computing, so a job run twice (or an outdated one) changes nothing. Noti
 """
 from __future__ import annotations
 
-from contextlib import contextmanager
-
-from workers.base import app_job
-
-
-def _day(on: str | None):
-    from datetime import date
-
-    from service.clock import unit_today
-
-    return date.fromisoformat(on) if on else unit_today()
-
-
-@contextmanager
-def _mail_context():
-    # Email templates use the web app's template context, which needs a request.
-    from flask import current_app, has_request_context
-
-    if has_request_context():
-        yield
-        return
-    with current_app.test_request_context(base_url=current_app.config.get("PUBLIC_URL") or None):
-        yield
+from workers.base import app_job, job_day
 
 
 @app_job
@@ -55,8 +33,7 @@ def send_rotation_notices(on: str | None = None) -> int:
     """A week before each approved posting: remind the person and both section chiefs."""
     from service.rotation.plans import send_start_notices
 
-    with _mail_context():
-        return send_start_notices(_day(on))
+    return send_start_notices(job_day(on))
 
 
 @app_job
@@ -64,4 +41,4 @@ def check_rotation_conflicts(on: str | None = None) -> int:
     """Flag approved postings ahead that new leave, a departure or a register change broke."""
     from service.rotation.plans import check_conflicts
 
-    return check_conflicts(_day(on))
+    return check_conflicts(job_day(on))
