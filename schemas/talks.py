@@ -215,3 +215,23 @@ class TalkLedgerQuerySchema(Schema):
     def order(self, data, **kwargs):
         if data.get("start") and data.get("end") and data["end"] < data["start"]:
             raise ValidationError("end must not be before start.", "end")
+
+
+class TalkProposalSchema(Schema):
+    talked_to_id = fields.Integer()
+    day = fields.Date(allow_none=True, metadata={"description": "Null: no free working day left this month"})
+    deadline = fields.Date()
+
+
+class TalkProposalsSchema(Schema):
+    provisional = fields.Boolean(metadata={"description": "This year's official calendar is not published yet"})
+    proposals = fields.List(fields.Nested(TalkProposalSchema))
+
+
+class TalkAcceptSchema(Schema):
+    talked_to_id = Id(required=True)
+    held_at = Minute(required=True, format="iso")
+    duration_minutes = fields.Integer(strict=True, load_default=30, validate=validate.Range(1, 1440))
+    place = Text(120, min_length=1, required=True)
+    topic = Text(200, min_length=1, load_default="谈心谈话")
+    kind = Text(40, min_length=1, load_default="routine")

@@ -293,3 +293,61 @@ def test_list_filters(app, office, deputy):
     r = deputy.get("/api/talks?start=2026-11-30&end=2026-11-01")
     assert r.status_code == 422 and "end" in r.get_json()["errors"]["query"]
     assert "record" not in deputy.get("/api/talks").get_json()[0]
+
+
+def test_ledger_xlsx_and_csv_filters(app, office, deputy, token_for):
+    import io
+
+    from openpyxl import load_workbook
+
+    deputy.post("/api/talks", json=talk_body(office))
+    r = deputy.get(f"/api/talks/ledger.xlsx?leader_id={office['deputy']}&kind=routine&start=2026-11-01&end=2026-11-30")
+    assert r.status_code == 200
+    rows = list(load_workbook(io.BytesIO(r.data)).active.iter_rows(values_only=True))
+    assert rows[0][:3] == ("id", "held_at", "duration_minutes") and "content" in rows[0] and len(rows) == 2
+    assert deputy.get(f"/api/talks/ledger.csv?section_id={office['section_b']}").get_data(as_text=True).count("\n") == 1
+    hr_rows = list(load_workbook(io.BytesIO(token_for(office["hr"]).get("/api/talks/ledger.xlsx").data)).active.iter_rows(values_only=True))
+    assert "content" not in hr_rows[0] and len(hr_rows) == 2
+    for q, field in (("start=2026-11-30&end=2026-11-01", "end"), ("leader_id=x", "leader_id"), ("start=bad", "start")):
+        r = deputy.get(f"/api/talks/ledger.csv?{q}")
+        assert r.status_code == 422 and field in r.get_json()["errors"]["query"]
+
+
+def test_proposals_and_accepting_one(app, office, deputy, token_for):
+    r = deputy.get("/api/talks/proposals")
+    assert r.status_code == 200
+    body = r.get_json()
+    assert body["provisional"] is False
+    days = {p["talked_to_id"]: p["day"] for p in body["proposals"]}
+    assert set(days) == {office["staff_a"], office["chief_a"]}
+    assert all(d is None or date.fromisoformat(d).weekday() < 5 for d in days.values())
+    assert token_for(office["staff_a"]).get("/api/talks/proposals").status_code == 403
+    before = db_state(app)
+    for body, field in (({"talked_to_id": office["staff_a"], "held_at": "2026-11-01T09:00", "place": "x"}, "held_at"),
+                        ({"talked_to_id": 99999, "held_at": "2026-11-25T09:00", "place": "x"}, "talked_to_ids"),
+                        ({"talked_to_id": office["staff_a"], "held_at": "2026-11-25T09:00"}, "place")):
+        r = deputy.post("/api/talks/proposals", json=body)
+        assert r.status_code == 422 and field in r.get_json()["errors"]["json"], r.get_json()
+    assert db_state(app) == before
+    r = deputy.post("/api/talks/proposals", json={"talked_to_id": office["staff_a"], "held_at": "2026-11-25T09:00",
+                                                  "place": "办公室"})
+    assert r.status_code == 201 and r.get_json()["status"] == "scheduled"
+    # A scheduled talk does not settle the obligation; it cannot be signed before it is held.
+    obligation = next(o for o in deputy.get("/api/talks/obligations?on=2026-11-20").get_json()
+                      if o["talked_to_id"] == office["staff_a"] and o["period_start"] == "2026-11-01")
+    assert obligation["status"] == "due"
+    assert token_for(office["staff_a"]).post(f"/api/talks/{r.get_json()['id']}/signoff").status_code == 409
+
+
+def test_red_letter_report_for_hr(app, office, hr_api, deputy, token_for):
+    deputy.post("/api/talks", json=talk_body(office))
+    r = hr_api.get("/api/talks/red-letter?on=2026-12-07")
+    assert r.status_code == 200
+    body = r.get_json()
+    deputy_row = next(x for x in body["leaders"] if x["leader_id"] == office["deputy"])
+    assert deputy_row["overdue"] >= 1  # chief_a never talked to in November
+    chief_row = next(x for x in body["leaders"] if x["leader_id"] == office["chief_a"])
+    assert chief_row["follow_ups_overdue"] == 1
+    assert {s["section_id"] for s in body["sections"]} >= {office["section_a"], office["section_b"]}
+    assert token_for(office["head"]).get("/api/talks/red-letter").status_code == 403
+    assert hr_api.get("/api/talks/red-letter?on=nope").status_code == 422

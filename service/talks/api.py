@@ -13,6 +13,7 @@ from flask_smorest import Blueprint, abort
 from sqlalchemy import exists, select
 
 from schemas.talks import (
+    TalkAcceptSchema, TalkProposalsSchema,
     TalkCadenceRuleSchema, TalkFollowUpQuerySchema, TalkFollowUpSchema, TalkKindSchema, TalkLedgerQuerySchema, TalkObligationQuerySchema,
     TalkObligationSchema, TalkSettingsSchema, TalkPatchSchema, TalkQuerySchema, TalkSchema, TalkTriggerRuleSchema,
     TalkTriggerSchema, TalkVersionSchema,
@@ -25,9 +26,9 @@ from service.extensions import db
 from service.people.models import Person, Section
 from service.talks.access import dump_follow_up, dump_talk, may_read_content, read_content, visible_talks
 from service.talks.cadence import STATUS_COLOURS, CadenceRule, TriggerRule
-from service.talks.ledger import ledger_csv
+from service.talks.ledger import ledger_csv, ledger_xlsx
 from service.talks.loading import (
-    cadence_rule_of, kind_codes, obligations, talk_settings, trigger_rule_of,
+    cadence_rule_of, kind_codes, month_proposals, obligations, talk_settings, trigger_rule_of,
 )
 from service.talks.models import (
     CadenceRuleRow, FollowUp, Talk, TalkAttachment, TalkKind, TalkParticipant, TalkTrigger, TriggerRuleRow,
@@ -400,3 +401,83 @@ class Ledger(MethodView):
         db.session.commit()
         return Response("\ufeff" + text, mimetype="text/csv",
                         headers={"Content-Disposition": 'attachment; filename="talk-ledger.csv"'})
+
+
+@blp.route("/ledger.xlsx")
+class LedgerXlsx(MethodView):
+    @blp.arguments(TalkLedgerQuerySchema, location="query")
+    def get(self, query):
+        """The talk ledger (台账) as an Excel workbook; the same columns and rules as the CSV"""
+        require("read", "talk")
+        data = ledger_xlsx(g.actor, query, g.token_scope)
+        db.session.commit()
+        return Response(data, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                        headers={"Content-Disposition": 'attachment; filename="talk-ledger.xlsx"'})
+
+
+# ----------------------------------------------------------------------------------- scheduling
+
+
+@blp.route("/proposals")
+class Proposals(MethodView):
+    @blp.response(200, TalkProposalsSchema)
+    def get(self):
+        """Proposed days this month for your open talks (official working days, at most N a day,
+        avoiding your leave and theirs); ``provisional`` when this year's official calendar is not out"""
+        require("read", "talk_obligations")
+        found = month_proposals(g.actor.id, unit_today())
+        db.session.commit()
+        return {"provisional": found["provisional"],
+                "proposals": [p._asdict() for p in found["proposals"]]}
+
+    @blp.arguments(TalkAcceptSchema)
+    @blp.response(201, TalkSchema)
+    def post(self, data):
+        """Accept a proposal: it becomes a scheduled talk of yours with that person"""
+        if g.token_scope == "read":
+            abort(403, message="This token (or session) is read-only.")
+        if data["held_at"].date() < unit_today():
+            field_error(422, "held_at", "A scheduled talk cannot be in the past.")
+        body = {"kind": data["kind"], "status": "scheduled", "held_at": data["held_at"],
+                "duration_minutes": data["duration_minutes"], "place": data["place"], "topic": data["topic"],
+                "talker_ids": [g.actor.id], "talked_to_ids": [data["talked_to_id"]], "recorder_id": None,
+                "present_ids": []}
+        try:
+            talk = create_talk(body, g.actor, unit_today())
+        except TalkError as exc:
+            _reject(exc)
+        db.session.commit()
+        data = dump_talk(talk, g.actor, False, g.token_scope, unit_today())
+        return data, 201, {"Location": url_for("talks_api.TalkById", talk_id=talk.id)}
+
+
+@blp.route("/red-letter")
+class RedLetter(MethodView):
+    @blp.arguments(TalkObligationQuerySchema(only=("on",)), location="query")
+    def get(self, query):
+        """The red-letter report (通报): overdue and due talks and overdue follow-up items, per section
+        and per leader, on a day (HR)"""
+        require("read", "talk_obligations")
+        if g.actor.access_role != "hr":
+            abort(403, message="The red-letter report is HR's.")
+        on = query.get("on") or unit_today()
+        people = {p.id: p for p in db.session.scalars(select(Person)).unique()}
+        by_leader: dict = {}
+        by_section: dict = {}
+        for o in obligations(on):
+            if o.status == "done":
+                continue
+            leader = by_leader.setdefault(o.talker_id, {"leader_id": o.talker_id, "overdue": 0, "due": 0, "follow_ups_overdue": 0})
+            leader[o.status] += 1
+            section_id = people[o.talked_to_id].section_id if o.talked_to_id in people else None
+            section = by_section.setdefault(section_id, {"section_id": section_id, "overdue": 0, "due": 0})
+            section[o.status] += 1
+        for item in db.session.scalars(select(FollowUp).where(FollowUp.done_on.is_(None), FollowUp.due_on < on)):
+            by_leader.setdefault(item.owner_id, {"leader_id": item.owner_id, "overdue": 0, "due": 0,
+                                                 "follow_ups_overdue": 0})["follow_ups_overdue"] += 1
+        for row in by_leader.values():
+            row["name"] = people[row["leader_id"]].name if row["leader_id"] in people else ""
+        db.session.commit()
+        return {"on": on.isoformat(),
+                "leaders": sorted(by_leader.values(), key=lambda r: (-r["overdue"], -r["follow_ups_overdue"], r["leader_id"])),
+                "sections": sorted(by_section.values(), key=lambda r: (-r["overdue"], r["section_id"] or 0))}

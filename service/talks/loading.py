@@ -164,3 +164,27 @@ def obligations(on: date, talker_id: int | None = None, since: date | None = Non
     found = compute_obligations(rules, trigger_rules, memberships, oversights, load_talks(since, on),
                                 load_triggers(since, on), on, since, talker_id=talker_id)
     return red_letter_order(found)
+
+
+def month_proposals(leader_id: int, today: date) -> dict:
+    """Proposed days this month for the leader's open talks, on official working days (the unit's
+    calendar), avoiding approved leave of both sides and days already holding ``max_per_day`` talks."""
+    from service.care.availability import approved_leave_days, unit_working_day
+    from service.talks.scheduling import propose_days
+    from service.workdays.official import is_provisional_year
+
+    month_end = (today.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+    working = unit_working_day()
+    days = [today + timedelta(days=i) for i in range((month_end - today).days + 1)]
+    days = [d for d in days if working(d)]
+    open_ones = [o for o in obligations(today, leader_id, since=today.replace(day=1) - timedelta(days=62))
+                 if o.status != "done"]
+    people = {o.talked_to_id for o in open_ones} | {leader_id}
+    away = approved_leave_days(people, today, month_end)
+    booked: dict[date, int] = {}
+    for held_on in db.session.scalars(select(Talk.held_on).where(
+            Talk.held_on >= today, Talk.held_on <= month_end,
+            Talk.id.in_(select(TalkParticipant.talk_id).where(TalkParticipant.person_id == leader_id)))):
+        booked[held_on] = booked.get(held_on, 0) + 1
+    proposals = propose_days(open_ones, days, away, booked, talk_settings().max_talks_per_day, leader_id)
+    return {"provisional": is_provisional_year(today.year), "proposals": proposals}
