@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_babel import lazy_gettext as _l
 
 RULES = {
@@ -58,8 +59,10 @@ def posting_why(explanation: dict) -> list[str]:
         if person.get("never_rotated"):
             lines.append(_("Has never rotated."))
         else:
-            lines.append(_("Rotated %(n)s times; last %(m)s months ago.", n=person.get("rotation_count", 0),
-                           m=person.get("months_since_last_rotation", 0)))
+            lines.append(ngettext("Rotated %(num)d time; last %(m)s months ago.",
+                                  "Rotated %(num)d times; last %(m)s months ago.",
+                                  int(person.get("rotation_count", 0)),
+                                  m=person.get("months_since_last_rotation", 0)))
         if person.get("long_tenure"):
             lines.append(_("%(n)s years in the same post: long tenure goes first.", n=person.get("years_in_post", 0)))
         for code, ids in sorted((person.get("excluded") or {}).items()):
@@ -69,7 +72,9 @@ def posting_why(explanation: dict) -> list[str]:
                        k=host.get("capacity", 1)))
         if host.get("encouraged_pair"):
             lines.append(_("The two sections are encouraged to exchange."))
-        lines.append(_("This section sent people to this host %(n)s times before.", n=host.get("pair_count_before", 0)))
+        lines.append(ngettext("This section sent people to this host %(num)d time before.",
+                              "This section sent people to this host %(num)d times before.",
+                              int(host.get("pair_count_before", 0))))
     return lines
 
 

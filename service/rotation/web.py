@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
@@ -86,7 +87,8 @@ def approve_plan(plan_id):
         flash(_("Not approved: %(why)s", why=exc.message), "error")
         return redirect(url_for("rotation.plan", plan_id=plan_id))
     db.session.commit()
-    flash(_("Approved: %(n)s postings are in the register.", n=count))
+    flash(ngettext("Approved: %(num)d posting is in the register.",
+                   "Approved: %(num)d postings are in the register.", count))
     return redirect(url_for("rotation.plan", plan_id=plan_id))
 
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from flask_babel import gettext as _
+
 from sqlalchemy import select
 
 from service import audit
@@ -43,9 +45,9 @@ def _people(ids, field: str) -> list[Person]:
     for pid in dict.fromkeys(ids):
         person = db.session.get(Person, pid)
         if person is None:
-            raise TalkError(field, f"No person with id {pid}.")
+            raise TalkError(field, _("No person with id %(id)s.", id=pid))
         if not person.active:
-            raise TalkError(field, f"{person.name} has left the unit.")
+            raise TalkError(field, _("%(name)s has left the unit.", name=person.name))
         found.append(person)
     return found
 
@@ -55,7 +57,7 @@ def _check(data: dict, actor, today: date, talk: Talk | None = None) -> dict[str
     get = lambda name, default=None: data.get(name, getattr(talk, name, default) if talk else default)  # noqa: E731
     kind = get("kind")
     if kind is not None and ("kind" in data or talk is None) and kind not in kind_codes():
-        raise TalkError("kind", f"Unknown talk kind {kind!r}.")
+        raise TalkError("kind", _("Unknown talk kind %(kind)s.", kind=kind))
     roles = {}
     for role, field in ROLE_FIELDS.items():
         if field in data:
@@ -65,21 +67,21 @@ def _check(data: dict, actor, today: date, talk: Talk | None = None) -> dict[str
         else:
             roles[role] = talk.people(role) if talk else []
     if not roles["talker"]:
-        raise TalkError("talker_ids", "Name at least one talker.")
+        raise TalkError("talker_ids", _("Name at least one talker."))
     if not roles["talked_to"]:
-        raise TalkError("talked_to_ids", "Name at least one person talked to.")
+        raise TalkError("talked_to_ids", _("Name at least one person talked to."))
     talker_ids = {p.id for p in roles["talker"]}
     if talker_ids & {p.id for p in roles["talked_to"]}:
-        raise TalkError("talked_to_ids", "A talker cannot also be talked to in the same talk.")
+        raise TalkError("talked_to_ids", _("A talker cannot also be talked to in the same talk."))
     collective = get("collective", False)
     if len(roles["talked_to"]) > 1 and not collective:
-        raise TalkError("talked_to_ids", "An individual talk has one person talked to; mark it collective for more.")
+        raise TalkError("talked_to_ids", _("An individual talk has one person talked to; mark it collective for more."))
     if actor.id not in talker_ids | {p.id for p in roles["recorder"]}:
-        raise TalkError("talker_ids", "You can only record a talk you held or recorded.", 403)
+        raise TalkError("talker_ids", _("You can only record a talk you held or recorded."), 403)
     held_at = get("held_at")
     status = get("status", "held")
     if held_at is not None and status == "held" and held_at.date() > today:
-        raise TalkError("held_at", "A held talk cannot be in the future; schedule it instead.")
+        raise TalkError("held_at", _("A held talk cannot be in the future; schedule it instead."))
     return roles
 
 
@@ -100,9 +102,9 @@ def _add_follow_ups(talk: Talk, items: list[dict]) -> None:
     for i, item in enumerate(items):
         owner = db.session.get(Person, item["owner_id"])
         if owner is None or not owner.active:
-            raise TalkError(f"follow_ups.{i}.owner_id", f"No active person with id {item['owner_id']}.")
+            raise TalkError(f"follow_ups.{i}.owner_id", _("No active person with id %(id)s.", id=item["owner_id"]))
         if owner.id not in participants:
-            raise TalkError(f"follow_ups.{i}.owner_id", "The owner must take part in the talk.")
+            raise TalkError(f"follow_ups.{i}.owner_id", _("The owner must take part in the talk."))
         talk.follow_ups.append(FollowUp(owner_id=owner.id, owner=owner, description=item["description"],
                                         due_on=item["due_on"]))
 
@@ -155,9 +157,9 @@ def update_talk(talk: Talk, data: dict, actor, today: date) -> bool:
 
 def sign_talk(talk: Talk, actor) -> TalkSignoff:
     if talk.status != "held":
-        raise TalkError("status", "A scheduled talk cannot be signed before it is held.", 409)
+        raise TalkError("status", _("A scheduled talk cannot be signed before it is held."), 409)
     if actor.id in talk.signed_by():
-        raise TalkError("version", "You have already signed this version.", 409)
+        raise TalkError("version", _("You have already signed this version."), 409)
     sign = TalkSignoff(talk_id=talk.id, version_number=talk.version, person_id=actor.id)
     talk.signoffs.append(sign)
     audit.record("sign", "talk", talk.id, {"version": [None, talk.version]})
@@ -173,12 +175,12 @@ def sniff(data: bytes) -> str | None:
 
 def attach(talk: Talk, filename: str, data: bytes, actor) -> TalkAttachment:
     if not data:
-        raise TalkError("file", "The file is empty.", 400)
+        raise TalkError("file", _("The file is empty."), 400)
     if len(data) > MAX_ATTACHMENT_BYTES:
-        raise TalkError("file", f"The file is larger than {MAX_ATTACHMENT_BYTES // (1024 * 1024)} MB.", 413)
+        raise TalkError("file", _("The file is larger than %(mb)d MB.", mb=MAX_ATTACHMENT_BYTES // (1024 * 1024)), 413)
     content_type = sniff(data)
     if content_type is None:
-        raise TalkError("file", "Only PDF, JPEG and PNG files are accepted (checked by content).", 415)
+        raise TalkError("file", _("Only PDF, JPEG and PNG files are accepted (checked by content)."), 415)
     name = "".join(ch for ch in (filename or "attachment") if ch.isprintable() and ch not in '/\\"')[-200:]
     row = TalkAttachment(talk_id=talk.id, filename=name or "attachment", content_type=content_type,
                          size=len(data), data=data, uploaded_by_id=actor.id)

@@ -137,7 +137,7 @@ def _show_error(form: TalkForm, exc: TalkError) -> None:
     if name.startswith("follow_ups"):
         name = "fu_owner"
     field = getattr(form, name, None) or form.talkers
-    field.errors = list(field.errors) + [_(exc.message)]
+    field.errors = list(field.errors) + [exc.message]
 
 
 def _picker_people() -> list[Person]:
@@ -269,7 +269,7 @@ def sign(talk_id):
             flash(_("Signed."), "info")
         except TalkError as exc:
             db.session.rollback()
-            flash(_(exc.message), "error")
+            flash(exc.message, "error")
     return redirect(url_for("talks.show", talk_id=talk.id))
 
 
