@@ -33,7 +33,9 @@ def seed_demo(password: str, today: date | None = None) -> int:
     """Create the demo office in an empty database; return the number of people (0 if not empty)."""
     if db.session.scalar(select(func.count()).select_from(Person)):
         return 0
-    today = today or date.today()
+    from service.clock import unit_today
+
+    today = today or unit_today()
     rng = random.Random(20261122)  # the same office every time
     sections = {}
     for code, name, name_en in SECTIONS:
@@ -95,4 +97,10 @@ def seed_demo(password: str, today: date | None = None) -> int:
     person("HR001", "staff", "组织人事干部", section="ZHK", hr=True)
     count += 1
     db.session.commit()
+    # The people were just created: give the office its recent activity (only now, never twice).
+    from flask import current_app
+
+    from service.demo.activity import seed_activity
+
+    seed_activity(current_app._get_current_object(), today)
     return count
