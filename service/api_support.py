@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from flask import g, request
+from flask_babel import gettext as _
 from flask_login import current_user
 from flask_smorest import abort
 from sqlalchemy import func, select
@@ -22,7 +23,7 @@ def authenticate_api() -> None:
     if header.lower().startswith("bearer "):
         token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(header[7:].strip())))
         if token is None or token.revoked_at is not None or not token.person.active:
-            abort(401, message="The API token is unknown, revoked, or its owner has left.")
+            abort(401, message=_("The API token is unknown, revoked, or its owner has left."))
         g.actor, g.token_scope = token.person, token.scope
         # Writing last-use on each call would turn reads into writes; once a minute is enough.
         now = datetime.now(timezone.utc)
@@ -36,23 +37,23 @@ def authenticate_api() -> None:
         # Session-authenticated API calls carry no CSRF token, so they may only read.
         g.token_scope = "read"
         return
-    abort(401, message="Send an API token: Authorization: Bearer <token>.")
+    abort(401, message=_("Send an API token: Authorization: Bearer <token>."))
 
 
 def require(action: str, resource: str, obj=None) -> None:
     """403 unless the current actor may do this; the one gate every view calls."""
     if not can(g.actor, action, resource, obj, token_scope=g.get("token_scope")):
         if g.get("token_scope") == "read" and action == "write":
-            abort(403, message="This token (or session) is read-only.")
-        abort(403, message=f"You may not {action} {resource.replace('_', ' ')}.")
+            abort(403, message=_("This token (or session) is read-only."))
+        abort(403, message=_("You may not %(action)s %(resource)s.", action=action, resource=resource.replace("_", " ")))
 
 
 def get_or_404(model, ident: int, name: str):
     if not (1 <= ident <= MAX_INT):
-        abort(404, message=f"No {name} with id {ident}.")
+        abort(404, message=_("No %(name)s with id %(id)s.", name=name, id=ident))
     obj = db.session.get(model, ident)
     if obj is None:
-        abort(404, message=f"No {name} with id {ident}.")
+        abort(404, message=_("No %(name)s with id %(id)s.", name=name, id=ident))
     return obj
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import g, url_for
 from flask.views import MethodView
+from flask_babel import gettext as _
 from flask_smorest import Blueprint, abort
 from sqlalchemy import select
 
@@ -40,7 +41,7 @@ class Tokens(MethodView):
         """Create a token for myself; the clear token is in this response only"""
         require("write", "api_token", ApiToken(person_id=g.actor.id))
         if data["scope"] == "write" and g.get("token_scope") == "read":
-            abort(403, message="A read-only token cannot create a write token.")
+            abort(403, message=_("A read-only token cannot create a write token."))
         token, clear = ApiToken.issue(g.actor.id, data["name"], data["scope"])
         db.session.add(token)
         db.session.flush()
@@ -110,7 +111,7 @@ class OutboxRetry(MethodView):
         require("write", "outbox")
         message = get_or_404(OutboxMessage, message_id, "message")
         if message.status != "parked":
-            abort(409, message=f"Only parked messages can be retried; this one is {message.status}.")
+            abort(409, message=_("Only parked messages can be retried; this one is %(status)s.", status=message.status))
         outbox.retry(message)
         audit.record("retry", "outbox", message.id)
         db.session.commit()  # the commit hook asks a worker to send it

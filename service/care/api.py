@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import current_app, g, url_for
 from flask.views import MethodView
+from flask_babel import gettext as _
 from flask_smorest import Blueprint, abort
 from marshmallow import fields
 from sqlalchemy import select
@@ -101,7 +102,7 @@ class HospitalCases(MethodView):
         """Report a hospital stay (HR, a leader of the person, or the person); creates visit tasks"""
         person = db.session.get(Person, data["person_id"])
         if person is None:
-            field_error(422, "person_id", f"No person with id {data['person_id']}.")
+            field_error(422, "person_id", _("No person with id %(id)s.", id=data["person_id"]))
         require("write", "care_case", person)
         try:
             case = report_case(data, person, g.actor, unit_today(), care_settings())
@@ -119,7 +120,7 @@ class HospitalCaseById(MethodView):
         """One hospital case with its visit tasks"""
         case = get_or_404(HospitalCase, case_id, "hospital case")
         if not can(g.actor, "read", "care_case", case.person, token_scope=g.token_scope):
-            abort(404, message=f"No hospital case with id {case_id}.")
+            abort(404, message=_("No hospital case with id %(id)s.", id=case_id))
         return dump_case(case)
 
 
@@ -166,7 +167,7 @@ def _set_days(campaign: HealthCheckCampaign, days: list[dict]) -> None:
     is_working_day = unit_working_day()
     for index, d in enumerate(days):
         if not is_working_day(d["day"]):
-            field_error(422, f"days.{index}.day", f"{d['day'].isoformat()} is not a working day.")
+            field_error(422, f"days.{index}.day", _("%(day)s is not a working day.", day=d["day"].isoformat()))
     by_day = {d.day: d for d in campaign.days}
     wanted = {d["day"] for d in days}
     for d in list(campaign.days):
@@ -249,7 +250,7 @@ class CampaignAssign(MethodView):
             job_id = enqueue_assignment(campaign.id)
         except Exception:
             current_app.logger.exception("enqueue failed")
-            abort(503, message="The job queue is unavailable; try again shortly.")
+            abort(503, message=_("The job queue is unavailable; try again shortly."))
         return {"job_id": job_id, "campaign_id": campaign.id}
 
 
@@ -285,7 +286,7 @@ class AppointmentById(MethodView):
         """One appointment (HR, or its person)"""
         a = get_or_404(Appointment, appointment_id, "appointment")
         if not can(g.actor, "read", "appointment", a.person, token_scope=g.token_scope):
-            abort(404, message=f"No appointment with id {appointment_id}.")
+            abort(404, message=_("No appointment with id %(id)s.", id=appointment_id))
         return a
 
     @blp.arguments(AppointmentPatchSchema)
@@ -299,13 +300,13 @@ class AppointmentById(MethodView):
         start = data.get("window_start", a.window_start)
         end = data.get("window_end", a.window_end)
         if start and end and end < start:
-            field_error(422, "window_end", "The window ends before it starts.")
+            field_error(422, "window_end", _("The window ends before it starts."))
         rebook = False
         if "status" in data:
             if a.status not in ("booked", "attended", "missed", "follow_up_advised") or a.day is None:
-                field_error(409, "status", "Nobody can attend an appointment that has no slot.")
+                field_error(409, "status", _("Nobody can attend an appointment that has no slot."))
             if a.day > today:
-                field_error(409, "status", f"The appointment is on {a.day.isoformat()}, still ahead.")
+                field_error(409, "status", _("The appointment is on %(day)s, still ahead.", day=a.day.isoformat()))
             if data["status"] == "missed" and a.status != "missed":
                 a.missed_on, rebook = a.day, True
         before = {k: getattr(a, k) for k in data}
@@ -329,9 +330,9 @@ class SwapRequests(MethodView):
         """Ask for another slot (the person; HR approves)"""
         a = get_or_404(Appointment, appointment_id, "appointment")
         if not can(g.actor, "write", "appointment", a.person, token_scope=g.token_scope):
-            abort(404, message=f"No appointment with id {appointment_id}.")
+            abort(404, message=_("No appointment with id %(id)s.", id=appointment_id))
         if a.status != "booked":
-            field_error(409, "wanted_day", "Only a booked appointment can be moved.")
+            field_error(409, "wanted_day", _("Only a booked appointment can be moved."))
         try:
             check_slot_has_room(a, data["wanted_day"], data["wanted_half"], unit_today())
         except CareError as exc:
@@ -364,7 +365,8 @@ class SwapDecision(MethodView):
         require("write", "healthcheck")
         swap = get_or_404(SwapRequest, swap_id, "swap request")
         if swap.status != "pending":
-            field_error(409, "approve", f"This request is already {swap.status}.")
+            field_error(409, "approve", _("This request is already approved.") if swap.status == "approved"
+                        else _("This request is already rejected."))
         decide_swap(swap, data["approve"], g.actor)
         db.session.commit()
         return swap
@@ -375,7 +377,7 @@ def decide_swap(swap: SwapRequest, approve: bool, actor) -> None:
     a = swap.appointment
     if approve:
         if a.status != "booked":
-            field_error(409, "approve", "The appointment is no longer booked.")
+            field_error(409, "approve", _("The appointment is no longer booked."))
         try:
             check_slot_has_room(a, swap.wanted_day, swap.wanted_half, unit_today())
         except CareError as exc:

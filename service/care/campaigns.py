@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import date, timedelta
 
+from flask_babel import gettext as _, ngettext
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
@@ -122,14 +123,14 @@ def check_slot_has_room(appointment: Appointment, day: date, half: str, today: d
     clinic = db.session.scalar(select(ClinicDaySlot).where(ClinicDaySlot.campaign_id == appointment.campaign_id,
                                                            ClinicDaySlot.day == day))
     if clinic is None or day <= today:
-        raise CareError(422, "wanted_day", "This is not an open clinic day of the campaign.")
+        raise CareError(422, "wanted_day", _("This is not an open clinic day of the campaign."))
     capacity = clinic.capacity().get(half, 0)
     if capacity == 0:
-        raise CareError(422, "wanted_half", "The clinic takes nobody in this half-day.")
+        raise CareError(422, "wanted_half", _("The clinic takes nobody in this half-day."))
     if booked_count(appointment.campaign_id, day, half, appointment.id) >= capacity:
-        raise CareError(409, "wanted_half", f"The slot is full ({capacity} places).")
+        raise CareError(409, "wanted_half", ngettext("The slot is full (%(num)d place).", "The slot is full (%(num)d places).", capacity))
     if day in availability.approved_leave_days([appointment.person_id], day, day).get(appointment.person_id, ()):
-        raise CareError(409, "wanted_day", "The person is on approved leave that day.")
+        raise CareError(409, "wanted_day", _("The person is on approved leave that day."))
     from service.care.healthcheck_slots import section_day_cap
 
     section_id = appointment.person.section_id
@@ -141,13 +142,14 @@ def check_slot_has_room(appointment: Appointment, day: date, half: str, today: d
         Appointment.status == "booked",
         Person.section_id == section_id if section_id else Person.section_id.is_(None)))
     if same_day >= cap:
-        raise CareError(409, "wanted_day", f"Your section already has {same_day} people at the clinic that day "
-                                           f"(at most {cap}).")
+        raise CareError(409, "wanted_day", ngettext("Your section already has %(num)d person at the clinic that day (at most %(cap)d).",
+                                                    "Your section already has %(num)d people at the clinic that day (at most %(cap)d).",
+                                                    same_day, cap=cap))
 
 
 def _on_or_before(day: date, is_working_day) -> date:
     """The last working day on or before ``day``."""
-    for _ in range(32):
+    for _step in range(32):
         if is_working_day(day):
             return day
         day -= timedelta(days=1)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from service.care.models import DEFAULT_VISIT_RULES, CareSettings
@@ -36,7 +37,7 @@ def parse_share(text: str) -> Fraction:
     try:
         share = Fraction(str(text).strip())
     except (ValueError, ZeroDivisionError):
-        raise ValueError("Write the share as a fraction (3/10) or a decimal (0.3).") from None
+        raise ValueError(_("Write the share as a fraction (3/10) or a decimal (0.3).")) from None
     if not (0 < share <= 1):
-        raise ValueError("The share must be above 0 and at most 1.")
+        raise ValueError(_("The share must be above 0 and at most 1."))
     return share

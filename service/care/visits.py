@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from service.care.leaders import responsible_leaders
 from service.care.models import HospitalCase, VisitTask
 from service.extensions import db
+from service.labels import relation_label
 from service.outbox import queue_email
 from service.people.models import Person, Relative
 from service.care.availability import unit_working_day
@@ -40,18 +42,19 @@ def report_case(data: dict, person: Person, reporter: Person, today: date, setti
     if data.get("relative_id") is not None:
         relative = db.session.get(Relative, data["relative_id"])
         if relative is None or relative.person_id != person.id:
-            raise CareError(422, "relative_id", "This relative is not in the register for this person.")
+            raise CareError(422, "relative_id", _("This relative is not in the register for this person."))
         if relative.relation not in settings.visit_relations:
             raise CareError(422, "relative_id",
-                            f"A {relative.relation} is not an immediate relative under the unit's rule "
-                            f"({', '.join(settings.visit_relations)}).")
+                            _("A %(relation)s is not an immediate relative under the unit's rule (%(relations)s).",
+                              relation=relation_label(relative.relation),
+                              relations=", ".join(relation_label(r) for r in settings.visit_relations)))
     discharged = data.get("discharged_on")
     if discharged is not None and discharged < data["admitted_on"]:
-        raise CareError(422, "discharged_on", "Discharge cannot be before admission.")
+        raise CareError(422, "discharged_on", _("Discharge cannot be before admission."))
     if data["admitted_on"] > today + timedelta(days=60):
-        raise CareError(422, "admitted_on", "Admission is more than 60 days ahead.")
+        raise CareError(422, "admitted_on", _("Admission is more than 60 days ahead."))
     if not person.active:
-        raise CareError(422, "person_id", "This person has left the unit.")
+        raise CareError(422, "person_id", _("This person has left the unit."))
     case = HospitalCase(person=person, relative=relative, relative_name=relative.name if relative else None,
                         relation=relative.relation if relative else None, admitted_on=data["admitted_on"],
                         discharged_on=discharged, hospital=data["hospital"],
@@ -85,10 +88,10 @@ def close_task(task: VisitTask, data: dict, actor: Person, today: date, settings
     """Close a visit task with its outcome, note and allowance; the yearly cap per staff member is
     checked under a lock on that person's row, so two closings cannot both pass it. Caller commits."""
     if task.closed_on is not None:
-        raise CareError(409, "outcome", "This visit is already closed.")
+        raise CareError(409, "outcome", _("This visit is already closed."))
     outcome = data["outcome"]
     if outcome != "visited" and not task.case.out_of_town:
-        raise CareError(422, "outcome", "A phone call or a proxy is only allowed for an out-of-town stay.")
+        raise CareError(422, "outcome", _("A phone call or a proxy is only allowed for an out-of-town stay."))
     allowance = data.get("allowance_yuan", 0)
     # Serialise closings for the same staff member (PostgreSQL row lock; SQLite has one writer).
     db.session.execute(select(Person.id).where(Person.id == task.case.person_id).with_for_update())
@@ -96,8 +99,9 @@ def close_task(task: VisitTask, data: dict, actor: Person, today: date, settings
     cap = settings.allowance_cap_yuan
     if allowance and given + allowance > cap:
         raise CareError(409, "allowance_yuan",
-                        f"The yearly allowance cap of {cap} yuan per person would be exceeded: "
-                        f"{given} yuan already given in {today.year}, {max(cap - given, 0)} left.")
+                        _("The yearly allowance cap of %(cap)s yuan per person would be exceeded: "
+                          "%(given)s yuan already given in %(year)d, %(left)s left.",
+                          cap=cap, given=given, year=today.year, left=max(cap - given, 0)))
     task.outcome, task.note, task.allowance_yuan = outcome, data.get("note") or None, allowance
     task.closed_on, task.closed_by_id = today, actor.id
     return task

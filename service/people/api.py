@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import Response, g, request, url_for
 from flask.views import MethodView
+from flask_babel import gettext as _, ngettext
 from flask_smorest import Blueprint, abort
 from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
@@ -66,7 +67,7 @@ class Sections(MethodView):
         """Create a section"""
         require("write", "section")
         if db.session.scalar(select(Section).where(Section.code == data["code"])):
-            field_error(409, "code", f"Section code {data['code']} is taken.")
+            field_error(409, "code", _("Section code %(code)s is taken.", code=data["code"]))
         section = Section(**data)
         db.session.add(section)
         db.session.flush()
@@ -91,7 +92,7 @@ class SectionById(MethodView):
         section = get_or_404(Section, section_id, "section")
         if "code" in data and data["code"] != section.code and db.session.scalar(
                 select(Section).where(Section.code == data["code"])):
-            field_error(409, "code", f"Section code {data['code']} is taken.")
+            field_error(409, "code", _("Section code %(code)s is taken.", code=data["code"]))
         before = {k: getattr(section, k) for k in data}
         for key, value in data.items():
             setattr(section, key, value)
@@ -107,7 +108,7 @@ class SectionById(MethodView):
         used = db.session.scalar(select(Posting.id).where(Posting.section_id == section.id).limit(1))
         used = used or db.session.scalar(select(Oversight.id).where(Oversight.section_id == section.id).limit(1))
         if used or db.session.scalar(select(Person.id).where(Person.section_id == section.id).limit(1)):
-            abort(409, message="People are or were posted to or in charge of this section; it stays for the history.")
+            abort(409, message=_("People are or were posted to or in charge of this section; it stays for the history."))
         audit.record("delete", "section", section.id, {"code": [section.code, None]})
         db.session.delete(section)
         db.session.commit()
@@ -159,7 +160,7 @@ class People(MethodView):
         """Add a person; the welcome email with a link to set a password goes through the outbox"""
         require("write", "person")
         try:
-            person, _ = apply_person(data, unit_today())
+            person, _changes = apply_person(data, unit_today())
         except FieldError as exc:
             db.session.rollback()
             field_error(exc.status, exc.field, exc.message)
@@ -221,13 +222,14 @@ class PeopleImport(MethodView):
         try:
             text = raw.decode("utf-8-sig")
         except UnicodeDecodeError:
-            field_error(400, "file", "The file must be UTF-8 encoded CSV.", location="files")
+            field_error(400, "file", _("The file must be UTF-8 encoded CSV."), location="files")
         if not text.strip():
-            field_error(400, "file", "The file is empty.", location="files")
+            field_error(400, "file", _("The file is empty."), location="files")
         result = import_people_csv(text, unit_today())
         if result.errors:
             db.session.rollback()
-            abort(422, message=f"{len(result.errors)} errors; nothing was imported.",
+            abort(422, message=ngettext("%(num)d error; nothing was imported.", "%(num)d errors; nothing was imported.",
+                                       len(result.errors)),
                   errors={"rows": result.errors})
         db.session.commit()
         return {"created": result.created, "updated": result.updated,

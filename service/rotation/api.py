@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import current_app, g, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
+from flask_babel import gettext as _
 from sqlalchemy import delete, select
 
 from schemas.rotation import (
@@ -20,7 +21,7 @@ from service.rotation import model as core
 from service.rotation.inputs import DEFAULT_RULES, build_input, month_key, month_text
 from service.rotation.models import OPEN_STATUSES, RotationConstraint, RotationPlan, RotationPosting
 from service.rotation.plans import (
-    PlanError, apply_repair, approve, find_conflicts, jsonable, propose_repair, request_compute,
+    PlanError, apply_repair, approve, find_conflicts, jsonable, propose_repair, request_compute, status_text,
 )
 from service.rotation.texts import posting_why, reason_text, unfilled_text
 
@@ -89,7 +90,7 @@ def _start_compute(plan: RotationPlan, created: bool):
         else:
             plan.status = "draft"
         db.session.commit()
-        abort(503, message="The job queue is unavailable; nothing was changed. Try again shortly.")
+        abort(503, message=_("The job queue is unavailable; nothing was changed. Try again shortly."))
     db.session.commit()
     headers = {"Location": url_for("rotation_api.PlanById", plan_id=plan.id)}
     return {"plan_id": plan.id, "job_id": plan.job_id, "status": plan.status, "version": plan.version}, 202, headers
@@ -99,15 +100,15 @@ def _check_sections(ids: list[int], field: str = "section_ids") -> None:
     known = set(db.session.scalars(select(Section.id).where(Section.id.in_(ids))))
     missing = [i for i in ids if i not in known]
     if missing:
-        field_error(422, field, f"No section with id {missing[0]}.")
+        field_error(422, field, _("No section with id %(id)s.", id=missing[0]))
 
 
 def _open_plan(plan_id: int) -> RotationPlan:
     require("write", "rotation_plan")
     plan = get_or_404(RotationPlan, plan_id, "plan")
     if plan.status not in OPEN_STATUSES:
-        abort(409, message=f"The plan is {plan.status}; pins, forbids and recomputes need a draft, "
-                           "proposed or infeasible plan.")
+        abort(409, message=_("The plan is %(status)s; pins, forbids and recomputes need a draft, "
+                             "proposed or infeasible plan.", status=status_text(plan)))
     return plan
 
 
@@ -132,7 +133,8 @@ class Plans(MethodView):
         for index, pair in enumerate(rules["avoid_pairs"]):
             for pid in pair:
                 if pid not in known:
-                    field_error(422, "rules.avoid_pairs", f"Pair {index}: no person with id {pid}.")
+                    field_error(422, "rules.avoid_pairs", _("Pair %(index)d: no person with id %(id)s.",
+                                                              index=index, id=pid))
         plan = RotationPlan(name=data["name"], first_month=data["first_month"], last_month=data["last_month"],
                             section_ids=list(data["section_ids"]), rules=rules, status="draft",
                             created_by_id=g.actor.id)
@@ -195,7 +197,7 @@ class PlanPins(MethodView):
         _check_constraint(plan, data)
         person = db.session.get(Person, data["person_id"])
         if person.section_id == data["host_section_id"]:
-            field_error(422, "host_section_id", "A person is not posted to their own section.")
+            field_error(422, "host_section_id", _("A person is not posted to their own section."))
         return _add_constraint(plan, "pin", data)
 
 
@@ -218,7 +220,7 @@ class PlanConstraintById(MethodView):
         plan = _open_plan(plan_id)
         row = get_or_404(RotationConstraint, constraint_id, "pin or forbid")
         if row.plan_id != plan.id:
-            abort(404, message=f"No pin or forbid with id {constraint_id}.")
+            abort(404, message=_("No pin or forbid with id %(id)s.", id=constraint_id))
         audit.record("delete", "rotation_constraint", row.id, {"kind": [row.kind, None]})
         db.session.delete(row)
         db.session.commit()
@@ -226,14 +228,15 @@ class PlanConstraintById(MethodView):
 
 def _check_constraint(plan: RotationPlan, data: dict) -> None:
     if data.get("person_id") is not None and db.session.get(Person, data["person_id"]) is None:
-        field_error(422, "person_id", f"No person with id {data['person_id']}.")
+        field_error(422, "person_id", _("No person with id %(id)s.", id=data["person_id"]))
     for field in ("section_id", "host_section_id"):
         if data.get(field) is not None and data[field] not in plan.section_ids:
-            field_error(422, field, f"Section {data[field]} does not take part in this plan.")
+            field_error(422, field, _("Section %(id)s does not take part in this plan.", id=data[field]))
     month = data.get("month")
     if month is not None and not plan.first_month <= month <= plan.last_month:
-        field_error(422, "month", f"{month_text(month)} is outside the plan "
-                                  f"({month_text(plan.first_month)} to {month_text(plan.last_month)}).")
+        field_error(422, "month", _("%(month)s is outside the plan (%(first)s to %(last)s).",
+                                    month=month_text(month), first=month_text(plan.first_month),
+                                    last=month_text(plan.last_month)))
 
 
 def _add_constraint(plan: RotationPlan, kind: str, data: dict):
@@ -258,7 +261,7 @@ class PlanWhatIf(MethodView):
         _check_constraint(plan, data)
         from service.rotation.solver import what_if
 
-        inp, _ = build_input(plan)
+        inp, _names = build_input(plan)
         forbid = core.Forbid(person_id=str(data["person_id"]) if data.get("person_id") else None,
                              section_id=str(data["section_id"]) if data.get("section_id") else None,
                              month=month_key(data["month"]) if data.get("month") else None,
@@ -299,10 +302,11 @@ class PlanConflicts(MethodView):
         require("read", "rotation_plan")
         plan = get_or_404(RotationPlan, plan_id, "plan")
         if plan.status != "approved":
-            abort(409, message=f"The plan is {plan.status}; conflicts concern approved plans.")
+            abort(409, message=_("The plan is %(status)s; conflicts concern approved plans.",
+                                 status=status_text(plan)))
         today = unit_today()
         conflicts = find_conflicts(plan, today)
-        result, _ = propose_repair(plan, today)
+        result, _gone = propose_repair(plan, today)
         db.session.rollback()
         sections = _sections()
         return {"conflicts": [{**r, "text": reason_text(r, sections)} for r in conflicts],

@@ -10,6 +10,7 @@ import re
 from collections import defaultdict
 from datetime import date
 
+from flask_babel import gettext as _
 from sqlalchemy import inspect, select
 
 from service.extensions import db
@@ -27,7 +28,7 @@ def parse_month(text: str) -> date:
     """``2027-01`` -> date(2027, 1, 1); ValueError otherwise."""
     found = MONTH_RE.match(text or "")
     if not found or not 1 <= int(found.group(2)) <= 12:
-        raise ValueError("Use YYYY-MM.")
+        raise ValueError(_("Use YYYY-MM."))
     return date(int(found.group(1)), int(found.group(2)), 1)
 
 

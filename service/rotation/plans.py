@@ -9,6 +9,7 @@ import math
 from dataclasses import replace
 from datetime import date, timedelta
 
+from flask_babel import gettext as _
 from sqlalchemy import select, update
 
 from service import audit
@@ -31,6 +32,13 @@ class PlanError(Exception):
     def __init__(self, message: str, status: int = 409, field: str | None = None):
         super().__init__(message)
         self.message, self.status, self.field = message, status, field
+
+
+def status_text(plan: RotationPlan) -> str:
+    """The plan's status in words, for messages (the labels live with the pages)."""
+    from service.rotation.web import STATUS_LABELS
+
+    return str(STATUS_LABELS.get(plan.status, plan.status))
 
 
 # --- plain JSON of the solver's answers -----------------------------------------------------
@@ -66,7 +74,8 @@ def _unfilled_json(u: core.Unfilled) -> dict:
 def request_compute(plan: RotationPlan) -> int:
     """Mark the plan computing under a new version; the caller commits, then enqueues."""
     if plan.status not in ("draft", "proposed", "infeasible"):
-        raise PlanError(f"The plan is {plan.status}; only draft, proposed or infeasible plans are computed.")
+        raise PlanError(_("The plan is %(status)s; only draft, proposed or infeasible plans are computed.",
+                          status=status_text(plan)))
     plan.version += 1
     plan.status = "computing"
     plan.error = None
@@ -81,7 +90,7 @@ def compute(plan_id: int, version: int, time_limit: float | None = 60.0) -> dict
     if plan.status != "computing" or plan.version != version:
         db.session.rollback()
         return {"skipped": f"plan is {plan.status}, version {plan.version}"}
-    inp, _ = build_input(plan)
+    inp, _names = build_input(plan)
     result = solve(inp, time_limit=time_limit)
     store(plan, result)
     audit.record("compute", "rotation_plan", plan.id, {"status": ["computing", plan.status]}, via="job")
@@ -120,10 +129,10 @@ def approve(plan: RotationPlan, actor: Person | None, today: date) -> int:
     month has begun, or when the register has a change inside a posting's month.
     """
     if plan.status != "proposed":
-        raise PlanError(f"The plan is {plan.status}; only a proposed plan can be approved.")
+        raise PlanError(_("The plan is %(status)s; only a proposed plan can be approved.", status=status_text(plan)))
     if plan.first_month <= today:
-        raise PlanError(f"The plan starts in {month_text(plan.first_month)}, which has begun; "
-                        "recompute it from a later month.")
+        raise PlanError(_("The plan starts in %(month)s, which has begun; recompute it from a later month.",
+                          month=month_text(plan.first_month)))
     # The status moves in one conditional UPDATE: of two approvals at once, one wins.
     won = db.session.execute(update(RotationPlan).where(RotationPlan.id == plan.id,
                                                         RotationPlan.status == "proposed")
@@ -131,7 +140,7 @@ def approve(plan: RotationPlan, actor: Person | None, today: date) -> int:
                                      approved_by_id=getattr(actor, "id", None))
                              .execution_options(synchronize_session=False)).rowcount
     if won != 1:
-        raise PlanError("The plan was approved or changed meanwhile.")
+        raise PlanError(_("The plan was approved or changed meanwhile."))
     db.session.refresh(plan)
     count = 0
     for posting in sorted((p for p in plan.postings if p.status == "proposed"), key=lambda p: p.month):
@@ -214,7 +223,7 @@ def find_conflicts(plan: RotationPlan, today: date) -> list[dict]:
     if not months:
         return []
     postings = _approved_ahead(plan, months)
-    inp, _ = build_input(plan, months)
+    inp, _names = build_input(plan, months)
     found = [_reason_json(r) for r in violations(inp, _approved_core(postings))]
     for p in postings:
         if p.out_posting_id is None:
@@ -241,12 +250,12 @@ def propose_repair(plan: RotationPlan, today: date) -> tuple[core.Repair | None,
     """The minimal repair of the months ahead: the solver keeps every lawful approved posting
     and refills only the section-months that broke."""
     if plan.status != "approved":
-        raise PlanError(f"The plan is {plan.status}; only approved plans are repaired.")
+        raise PlanError(_("The plan is %(status)s; only approved plans are repaired.", status=status_text(plan)))
     months = _ahead(plan, today)
     if not months:
         return None, []
     postings = _approved_ahead(plan, months)
-    inp, _ = build_input(plan, months)
+    inp, _names = build_input(plan, months)
     # A posting whose register rows were corrected away is broken whatever the rules say: a
     # forbid of that person-month makes the solver drop it and refill its section-month.
     gone = [p for p in postings if p.out_posting_id is None]

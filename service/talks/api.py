@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from flask import Response, g, request, url_for
 from flask.views import MethodView
+from flask_babel import gettext as _, ngettext
 from flask_smorest import Blueprint, abort
 from sqlalchemy import exists, select
 
@@ -48,7 +49,7 @@ def _reject(exc: TalkError):
 def _talk_or_404(talk_id: int) -> Talk:
     talk = content_readers(get_or_404(Talk, talk_id, "talk"))
     if not can(g.actor, "read", "talk", talk, token_scope=g.token_scope):
-        abort(404, message=f"No talk with id {talk_id}.")
+        abort(404, message=_("No talk with id %(id)s.", id=talk_id))
     return talk
 
 
@@ -86,7 +87,7 @@ class Talks(MethodView):
     def post(self, data):
         """Record a talk (you must be one of its talkers or its recorder)"""
         if g.token_scope == "read":
-            abort(403, message="This token (or session) is read-only.")
+            abort(403, message=_("This token (or session) is read-only."))
         try:
             talk = create_talk(data, g.actor, unit_today())
         except TalkError as exc:
@@ -150,7 +151,7 @@ class Versions(MethodView):
         """Every version of the content (for whoever may read the content; each read audited)"""
         talk = _talk_or_404(talk_id)
         if not may_read_content(g.actor, talk, g.token_scope):
-            abort(403, message="You may not read the content of this talk.")
+            abort(403, message=_("You may not read the content of this talk."))
         out = [{"number": v.number, "edited_by_id": v.edited_by_id, "created_at": v.created_at,
                 "signed_by": sorted(talk.signed_by(v.number)), **read_content(talk, g.actor, v.number)}
                for v in talk.versions]
@@ -167,7 +168,7 @@ class Attachments(MethodView):
         require("write", "talk", talk)
         upload = request.files.get("file")
         if upload is None:
-            field_error(400, "file", "Send the file as multipart form field 'file'.", "files")
+            field_error(400, "file", _("Send the file as multipart form field 'file'."), "files")
         try:
             row = attach(talk, upload.filename, upload.read(5 * 1024 * 1024 + 1), g.actor)
         except TalkError as exc:
@@ -184,9 +185,9 @@ class AttachmentById(MethodView):
         talk = _talk_or_404(talk_id)
         row = get_or_404(TalkAttachment, attachment_id, "attachment")
         if row.talk_id != talk.id:
-            abort(404, message=f"No attachment with id {attachment_id}.")
+            abort(404, message=_("No attachment with id %(id)s.", id=attachment_id))
         if not may_read_content(g.actor, talk, g.token_scope):
-            abort(403, message="You may not read the content of this talk.")
+            abort(403, message=_("You may not read the content of this talk."))
         audit.record("read", "talk_attachment", row.id, {"talk_id": [None, talk.id]})
         db.session.commit()
         return Response(row.data, mimetype=row.content_type, headers={
@@ -224,11 +225,11 @@ class FollowUpById(MethodView):
         """Close (done_on) or reopen (null) an item: its owner, the talkers or the recorder"""
         item = get_or_404(FollowUp, item_id, "follow-up item")
         if not can(g.actor, "read", "talk_follow_up", item, token_scope=g.token_scope):
-            abort(404, message=f"No follow-up item with id {item_id}.")
+            abort(404, message=_("No follow-up item with id %(id)s.", id=item_id))
         require("write", "talk_follow_up", item)
         if "done_on" in data:
             if data["done_on"] is not None and data["done_on"] > unit_today():
-                field_error(422, "done_on", "done_on cannot be in the future.")
+                field_error(422, "done_on", _("done_on cannot be in the future."))
             audit.record("update", "talk_follow_up", item.id, audit.diff({"done_on": item.done_on}, data))
             item.done_on = data["done_on"]
         db.session.commit()
@@ -236,6 +237,17 @@ class FollowUpById(MethodView):
 
 
 # ----------------------------------------------------------------------------------- kinds, rules
+
+
+def _code_taken(name: str, code: str) -> str:
+    """The 409 message when a code is taken, per table."""
+    if name == "kinds":
+        return _("A talk kind with code %(code)s exists.", code=repr(code))
+    if name == "rules":
+        return _("A cadence rule with code %(code)s exists.", code=repr(code))
+    if name == "trigger-rules":
+        return _("A trigger rule with code %(code)s exists.", code=repr(code))
+    return _("A trigger with code %(code)s exists.", code=repr(code))
 
 
 def _crud(name: str, model, schema, check=None):
@@ -259,7 +271,7 @@ def _crud(name: str, model, schema, check=None):
             if check:
                 check(data, None)
             if "code" in data and db.session.scalar(select(model.id).where(model.code == data["code"])):
-                field_error(409, "code", f"A {title[:-1]} with code {data['code']!r} exists.")
+                field_error(409, "code", _code_taken(name, data["code"]))
             row = model(**data)
             if model is TalkTrigger:
                 row.created_by_id = g.actor.id
@@ -281,7 +293,7 @@ def _crud(name: str, model, schema, check=None):
             require("write", resource)
             row = get_or_404(model, row_id, title[:-1])
             if "code" in data and data["code"] != getattr(row, "code", None):
-                field_error(422, "code", "The code cannot change; create a new one.")
+                field_error(422, "code", _("The code cannot change; create a new one."))
             if check:
                 check(data, row)
             before = {k: getattr(row, k) for k in data}
@@ -295,7 +307,7 @@ def _crud(name: str, model, schema, check=None):
             require("write", resource)
             row = get_or_404(model, row_id, title[:-1])
             if model is TalkKind and db.session.scalar(select(Talk.id).where(Talk.kind == row.code).limit(1)):
-                field_error(409, "id", "Talks of this kind exist; set active to false instead.")
+                field_error(409, "id", _("Talks of this kind exist; set active to false instead."))
             audit.record("delete", f"talk_{name}", row.id)
             db.session.delete(row)
             db.session.commit()
@@ -311,7 +323,8 @@ def _check_kinds(data, row):
         known = set(kind_codes(active_only=False))
         unknown = [k for k in data["kinds"] if k not in known]
         if unknown:
-            field_error(422, "kinds", f"Unknown talk kinds: {', '.join(unknown)}.")
+            field_error(422, "kinds", ngettext("Unknown talk kind: %(kinds)s.", "Unknown talk kinds: %(kinds)s.",
+                                               len(unknown), kinds=", ".join(unknown)))
 
 
 def _check_cadence(data, row):
@@ -322,15 +335,15 @@ def _check_cadence(data, row):
     except ValueError as exc:
         field_error(422, "n_weeks" if "n_weeks" in str(exc) else "frequency", str(exc))
     if merged.get("valid_from") and merged.get("valid_to") and merged["valid_to"] <= merged["valid_from"]:
-        field_error(422, "valid_to", "valid_to (exclusive) must be after valid_from.")
+        field_error(422, "valid_to", _("valid_to (exclusive) must be after valid_from."))
 
 
 def _check_trigger(data, row):
     person = db.session.get(Person, data["person_id"]) if "person_id" in data else None
     if "person_id" in data and person is None:
-        field_error(422, "person_id", f"No person with id {data['person_id']}.")
+        field_error(422, "person_id", _("No person with id %(id)s.", id=data["person_id"]))
     if data.get("section_id") is not None and db.session.get(Section, data["section_id"]) is None:
-        field_error(422, "section_id", f"No section with id {data['section_id']}.")
+        field_error(422, "section_id", _("No section with id %(id)s.", id=data["section_id"]))
 
 
 _crud("kinds", TalkKind, TalkKindSchema)
@@ -357,7 +370,7 @@ class Settings(MethodView):
         row = talk_settings(for_update=True)
         for pid in data.get("discipline_reader_ids", []):
             if db.session.get(Person, pid) is None:
-                field_error(422, "discipline_reader_ids", f"No person with id {pid}.")
+                field_error(422, "discipline_reader_ids", _("No person with id %(id)s.", id=pid))
         before = {k: getattr(row, k) for k in data}
         for k, v in data.items():
             setattr(row, k, v)
@@ -379,9 +392,9 @@ class Obligations(MethodView):
         talker_id = query.get("talker_id", g.actor.id)
         talker = db.session.get(Person, talker_id)
         if talker is None:
-            field_error(422, "talker_id", f"No person with id {talker_id}.", "query")
+            field_error(422, "talker_id", _("No person with id %(id)s.", id=talker_id), "query")
         if talker.id != g.actor.id and g.actor.access_role != "hr" and not leads(g.actor, talker):
-            abort(403, message="You may see your own obligations and those of the people you lead.")
+            abort(403, message=_("You may see your own obligations and those of the people you lead."))
         on = query.get("on") or unit_today()
         found = obligations(on, talker.id)
         db.session.commit()
@@ -435,9 +448,9 @@ class Proposals(MethodView):
     def post(self, data):
         """Accept a proposal: it becomes a scheduled talk of yours with that person"""
         if g.token_scope == "read":
-            abort(403, message="This token (or session) is read-only.")
+            abort(403, message=_("This token (or session) is read-only."))
         if data["held_at"].date() < unit_today():
-            field_error(422, "held_at", "A scheduled talk cannot be in the past.")
+            field_error(422, "held_at", _("A scheduled talk cannot be in the past."))
         body = {"kind": data["kind"], "status": "scheduled", "held_at": data["held_at"],
                 "duration_minutes": data["duration_minutes"], "place": data["place"], "topic": data["topic"],
                 "talker_ids": [g.actor.id], "talked_to_ids": [data["talked_to_id"]], "recorder_id": None,
@@ -459,7 +472,7 @@ class RedLetter(MethodView):
         and per leader, on a day (HR)"""
         require("read", "talk_obligations")
         if g.actor.access_role != "hr":
-            abort(403, message="The red-letter report is HR's.")
+            abort(403, message=_("The red-letter report is HR's."))
         on = query.get("on") or unit_today()
         people = {p.id: p for p in db.session.scalars(select(Person)).unique()}
         by_leader: dict = {}
