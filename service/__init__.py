@@ -17,12 +17,12 @@ from service.extensions import api, babel, csrf, db, limiter, login_manager, mig
 
 # Each domain's REST blueprint (``blp``) and web blueprint (``bp``), by module.
 API_BLUEPRINTS = ("service.people.api", "service.auth.api", "service.care.api", "service.workdays.api", "service.leave.api",
-                 "service.rotation.api", "service.talks.api")
-WEB_BLUEPRINTS = ("service.auth.web", "service.web.views", "service.care.web", "service.leave.web", "service.rotation.web", "service.talks.web")
+                 "service.rotation.api", "service.talks.api", "service.digest.api")
+WEB_BLUEPRINTS = ("service.auth.web", "service.web.views", "service.care.web", "service.leave.web", "service.rotation.web", "service.talks.web", "service.digest.web")
 # Each domain's models module, imported so its tables are known to migrations and create_all.
 MODEL_MODULES = ("service.audit.models", "service.auth.models", "service.outbox.models",
                  "service.people.models", "service.care.models", "service.workdays.models", "service.leave.models",
-                 "service.rotation.models", "service.talks.models")
+                 "service.rotation.models", "service.talks.models", "service.digest.models")
 
 
 def create_app(config: dict | None = None) -> Flask:

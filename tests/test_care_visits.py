@@ -161,7 +161,7 @@ def test_closing_a_visit_with_note_and_allowance_and_the_yearly_cap(app, office,
 
     before = db_state(app)
     over = deputy.post(f"/api/care/visit-tasks/{task_of[office['deputy']]}/close",
-                       json={"outcome": "visited", "allowance_yuan": 150})
+                       json={"outcome": "visited", "allowance_yuan": 150}, headers={"Accept-Language": "en"})
     assert over.status_code == 409
     body = over.get_json()
     assert "300" in body["message"] and "100 left" in body["message"]

@@ -141,7 +141,8 @@ def test_read_token_never_writes_leave(app, world, token_for):
     api = token_for(world["staff_a"], "read")
     api.get("/api/leave/kinds")
     before = db_state(app)
-    r = api.post("/api/leave/requests", json={"kind": "personal", "start_date": "2026-04-08", "end_date": "2026-04-08"})
+    r = api.post("/api/leave/requests", json={"kind": "personal", "start_date": "2026-04-08", "end_date": "2026-04-08"},
+                 headers={"Accept-Language": "en"})
     assert r.status_code == 403 and "read-only" in r.json["message"]
     assert db_state(app) == before
 

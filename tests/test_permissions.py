@@ -38,13 +38,13 @@ def assert_error_shape(response, status: int) -> None:
     assert set(body) <= {"code", "status", "message", "errors"}
 
 
-def send(api, method: str, url: str, body=None):
+def send(api, method: str, url: str, body=None, **extra):
     """One request of the matrix; ``body`` is a JSON value or ("csv", text)."""
-    kwargs = {}
+    kwargs = dict(extra)
     if isinstance(body, tuple) and body[0] == "csv":
-        kwargs = {"data": body[1].encode(), "content_type": "text/csv"}
+        kwargs.update(data=body[1].encode(), content_type="text/csv")
     elif body is not None:
-        kwargs = {"json": body}
+        kwargs["json"] = body
     return getattr(api, method.lower())(url, **kwargs)
 
 
@@ -180,7 +180,7 @@ def test_read_token_never_writes_even_for_hr(app, world, token_for, case, method
     api = token_for(world["hr"], "read")
     api.get("/api/sections")
     before = db_state(app)
-    r = send(api, method, url_of(url, world, "hr"), body)
+    r = send(api, method, url_of(url, world, "hr"), body, headers={"Accept-Language": "en"})
     assert_error_shape(r, 403)
     assert "read-only" in r.json["message"]
     assert db_state(app) == before
@@ -348,6 +348,7 @@ EXPECTED["hr"].update({
     "rotation_plan": {R, W}, "rotation_history": {R},
     "talk": {R}, "talk_content": set(), "talk_signoff": set(), "talk_rules": {R, W}, "talk_trigger": {R, W},
     "talk_follow_up": {R}, "talk_obligations": {R},
+    "digest_preference": {R, W}, "digest_settings": {R, W},
 })
 EXPECTED["leader"].update({
     "care_settings": {R}, "care_case": {R}, "visit_task": {R}, "healthcheck": {R}, "appointment": {R},
@@ -356,6 +357,7 @@ EXPECTED["leader"].update({
     "rotation_plan": {R}, "rotation_history": set(),
     "talk": {R, W}, "talk_content": set(), "talk_signoff": set(), "talk_rules": {R}, "talk_trigger": {R},
     "talk_follow_up": {R, W}, "talk_obligations": {R},
+    "digest_preference": {R, W}, "digest_settings": {R},
 })
 EXPECTED["staff"].update({
     "care_settings": {R}, "care_case": {R}, "visit_task": {R}, "healthcheck": {R}, "appointment": {R},
@@ -364,6 +366,7 @@ EXPECTED["staff"].update({
     "rotation_plan": set(), "rotation_history": set(),
     "talk": {R}, "talk_content": set(), "talk_signoff": set(), "talk_rules": {R}, "talk_trigger": set(),
     "talk_follow_up": {R}, "talk_obligations": set(),
+    "digest_preference": {R, W}, "digest_settings": {R},
 })
 
 

@@ -16,7 +16,9 @@ RESOURCES = ("section", "person", "person_private", "api_token", "audit", "outbo
              # talks (issue 3): metadata, confidential content, sign-off, rules and kinds, triggers,
              # follow-ups, obligations and coverage
              "talk", "talk_content", "talk_signoff", "talk_rules", "talk_trigger", "talk_follow_up",
-             "talk_obligations")
+             "talk_obligations",
+             # digest (issue 7): one's own weekly-email preferences; the unit's send day and hour
+             "digest_preference", "digest_settings")
 ACTIONS = ("read", "write")
 
 # role -> resource -> actions allowed on any object of that resource
@@ -44,6 +46,8 @@ _MATRIX = {
         "talk_trigger": {"read", "write"},
         "talk_follow_up": {"read"},
         "talk_obligations": {"read"},
+        "digest_preference": {"read", "write"},
+        "digest_settings": {"read", "write"},
     },
     "leader": {
         "section": {"read"},
@@ -61,6 +65,8 @@ _MATRIX = {
         "talk_trigger": {"read"},
         "talk_follow_up": {"read", "write"},
         "talk_obligations": {"read"},
+        "digest_preference": {"read", "write"},
+        "digest_settings": {"read"},
     },
     "staff": {
         "section": {"read"},
@@ -73,6 +79,8 @@ _MATRIX = {
         "talk": {"read"},
         "talk_rules": {"read"},
         "talk_follow_up": {"read"},
+        "digest_preference": {"read", "write"},
+        "digest_settings": {"read"},
     },
 }
 
@@ -95,6 +103,9 @@ def can(actor, action: str, resource: str, obj=None, token_scope: str | None = N
         if obj is None or getattr(obj, "person_id", None) == actor.id:
             return action in allowed
         return role == "hr" and action in allowed
+    if resource == "digest_preference" and obj is not None:
+        # Everyone's preferences are their own (obj is the person); HR does not choose for them.
+        return getattr(obj, "id", None) == actor.id and action in allowed
     if resource in _CARE_RESOURCES:
         return _care_rule(actor, role, action, resource, obj)
     if resource in _TALK_OBJECT_RESOURCES and obj is not None:
