@@ -9,6 +9,7 @@ unit's timezone) as the Dockerfile and the dev launcher do.
 """
 from rq import cron
 
+from workers.digest import send_weekly_digests
 from workers.care import remind_health_checks, remind_visit_tasks, send_birthday_greetings
 from workers.leave import book_leave_ledger, send_leave_reminders
 from workers.outbox import relay_outbox
@@ -30,3 +31,5 @@ cron.register(check_rotation_conflicts, queue_name="default", cron="40 0 * * *",
 cron.register(send_rotation_notices, queue_name="default", cron="50 8 * * *", job_timeout=600)
 # Talks (issue 3): due-soon / overdue talk reminders and overdue follow-up items (working days only).
 cron.register(send_talk_reminders, queue_name="default", cron="55 8 * * *", job_timeout=1200)
+# Digest (issue 7): hourly; acts only on the send day at/after the send hour, once per person-week.
+cron.register(send_weekly_digests, queue_name="default", cron="5 * * * *", job_timeout=3600)
