@@ -27,6 +27,14 @@ def record(action: str, resource: str, resource_id=None, changes: dict | None = 
     return entry
 
 
+def update(obj, data: dict, resource: str, resource_id) -> AuditEntry:
+    """Set ``data`` on ``obj`` and audit the fields that changed, in the current transaction."""
+    before = {key: getattr(obj, key) for key in data}
+    for key, value in data.items():
+        setattr(obj, key, value)
+    return record("update", resource, resource_id, diff(before, data))
+
+
 def diff(before: dict, after: dict) -> dict:
     """The fields that changed, as {field: [old, new]}, JSON-safe."""
     out = {}

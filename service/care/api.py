@@ -74,10 +74,7 @@ class Settings(MethodView):
         """Change care settings"""
         require("write", "care_settings")
         row = care_settings(for_update=True)
-        before = {k: getattr(row, k) for k in data}
-        for key, value in data.items():
-            setattr(row, key, value)
-        audit.record("update", "care_settings", 1, audit.diff(before, data))
+        audit.update(row, data, "care_settings", 1)
         db.session.commit()
         return row
 
@@ -309,10 +306,7 @@ class AppointmentById(MethodView):
                 field_error(409, "status", _("The appointment is on %(day)s, still ahead.", day=a.day.isoformat()))
             if data["status"] == "missed" and a.status != "missed":
                 a.missed_on, rebook = a.day, True
-        before = {k: getattr(a, k) for k in data}
-        for key, value in data.items():
-            setattr(a, key, value)
-        audit.record("update", "appointment", a.id, audit.diff(before, data))
+        audit.update(a, data, "appointment", a.id)
         db.session.commit()
         if rebook:
             try:

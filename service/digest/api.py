@@ -30,10 +30,7 @@ class MyPreferences(MethodView):
         """Change my weekly-email preferences"""
         require("write", "digest_preference", g.actor)
         row = preference_of(g.actor.id, for_update=True)
-        before = {k: getattr(row, k) for k in data}
-        for key, value in data.items():
-            setattr(row, key, value)
-        audit.record("update", "digest_preference", g.actor.id, audit.diff(before, data))
+        audit.update(row, data, "digest_preference", g.actor.id)
         db.session.commit()
         return row
 
@@ -52,9 +49,6 @@ class Settings(MethodView):
         """Change the send day and hour"""
         require("write", "digest_settings")
         row = digest_settings(for_update=True)
-        before = {k: getattr(row, k) for k in data}
-        for key, value in data.items():
-            setattr(row, key, value)
-        audit.record("update", "digest_settings", 1, audit.diff(before, data))
+        audit.update(row, data, "digest_settings", 1)
         db.session.commit()
         return row

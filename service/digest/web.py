@@ -53,10 +53,7 @@ def preferences():
         return redirect(url_for("digest.preview"))
     row = preference_of(current_user.id, for_update=True)
     data = {"weekly_email": bool(form.weekly_email.data), "nothing_due_note": bool(form.nothing_due_note.data)}
-    before = {k: getattr(row, k) for k in data}
-    for key, value in data.items():
-        setattr(row, key, value)
-    audit.record("update", "digest_preference", current_user.id, audit.diff(before, data))
+    audit.update(row, data, "digest_preference", current_user.id)
     db.session.commit()
     flash(_("Your weekly email preferences are saved."))
     return redirect(url_for("digest.preview"))

@@ -102,10 +102,7 @@ class KindById(MethodView):
         kind = get_or_404(LeaveKind, kind_id, "leave kind")
         if "code" in data and data["code"] != kind.code:
             field_error(422, "code", _("The code of a kind cannot change; add a new kind instead."))
-        before = {k: getattr(kind, k) for k in data}
-        for key, value in data.items():
-            setattr(kind, key, value)
-        audit.record("update", "leave_kind", kind.id, audit.diff(before, data))
+        audit.update(kind, data, "leave_kind", kind.id)
         db.session.commit()
         return kind
 
@@ -133,10 +130,7 @@ class Settings(MethodView):
             db.session.rollback()
             field, messages = next(iter(errors.items()))
             field_error(422, field, messages[0])
-        before = {k: getattr(row, k) for k in data}
-        for key, value in data.items():
-            setattr(row, key, value)
-        audit.record("update", "leave_settings", 1, audit.diff(before, data))
+        audit.update(row, data, "leave_settings", 1)
         db.session.commit()
         return row
 

@@ -93,10 +93,7 @@ class SectionById(MethodView):
         if "code" in data and data["code"] != section.code and db.session.scalar(
                 select(Section).where(Section.code == data["code"])):
             field_error(409, "code", _("Section code %(code)s is taken.", code=data["code"]))
-        before = {k: getattr(section, k) for k in data}
-        for key, value in data.items():
-            setattr(section, key, value)
-        audit.record("update", "section", section.id, audit.diff(before, data))
+        audit.update(section, data, "section", section.id)
         db.session.commit()
         return section
 

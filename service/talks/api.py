@@ -26,10 +26,10 @@ from service.clock import unit_today
 from service.extensions import db
 from service.people.models import Person, Section
 from service.talks.access import dump_follow_up, dump_talk, may_read_content, read_content, visible_talks
-from service.talks.cadence import STATUS_COLOURS, CadenceRule, TriggerRule
+from service.talks.cadence import STATUS_COLOURS
 from service.talks.ledger import ledger_csv, ledger_xlsx
 from service.talks.loading import (
-    cadence_rule_of, kind_codes, month_proposals, obligations, talk_settings, trigger_rule_of,
+    cadence_rule_of, kind_codes, month_proposals, obligations, talk_settings,
 )
 from service.talks.models import (
     CadenceRuleRow, FollowUp, Talk, TalkAttachment, TalkKind, TalkParticipant, TalkTrigger, TriggerRuleRow,
@@ -296,10 +296,7 @@ def _crud(name: str, model, schema, check=None):
                 field_error(422, "code", _("The code cannot change; create a new one."))
             if check:
                 check(data, row)
-            before = {k: getattr(row, k) for k in data}
-            for k, v in data.items():
-                setattr(row, k, v)
-            audit.record("update", f"talk_{name}", row.id, audit.diff(before, data))
+            audit.update(row, data, f"talk_{name}", row.id)
             db.session.commit()
             return row
 
@@ -371,10 +368,7 @@ class Settings(MethodView):
         for pid in data.get("discipline_reader_ids", []):
             if db.session.get(Person, pid) is None:
                 field_error(422, "discipline_reader_ids", _("No person with id %(id)s.", id=pid))
-        before = {k: getattr(row, k) for k in data}
-        for k, v in data.items():
-            setattr(row, k, v)
-        audit.record("update", "talk_settings", 1, audit.diff(before, data))
+        audit.update(row, data, "talk_settings", 1)
         db.session.commit()
         return row
 

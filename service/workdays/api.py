@@ -119,10 +119,7 @@ class OverrideById(MethodView):
         """Change an override's kind or reason"""
         require("write", "calendar")
         row = get_or_404(CalendarOverride, override_id, "calendar override")
-        before = {k: getattr(row, k) for k in data}
-        for key, value in data.items():
-            setattr(row, key, value)
-        audit.record("update", "calendar_override", row.id, audit.diff(before, data))
+        audit.update(row, data, "calendar_override", row.id)
         db.session.flush()
         _recount([row.day])
         db.session.commit()
