@@ -304,10 +304,15 @@ def test_ledger_xlsx_and_csv_filters(app, office, deputy, token_for):
     r = deputy.get(f"/api/talks/ledger.xlsx?leader_id={office['deputy']}&kind=routine&start=2026-11-01&end=2026-11-30")
     assert r.status_code == 200
     rows = list(load_workbook(io.BytesIO(r.data)).active.iter_rows(values_only=True))
-    assert rows[0][:3] == ("id", "held_at", "duration_minutes") and "content" in rows[0] and len(rows) == 2
+    # Headings, kinds and yes/no in the reader's language (zh-CN by default).
+    assert rows[0][:3] == ("序号", "谈话时间", "时长（分钟）") and "谈话内容" in rows[0] and len(rows) == 2
+    assert rows[1][3] == "日常谈心"
+    en = deputy.get(f"/api/talks/ledger.xlsx?leader_id={office['deputy']}", headers={"Accept-Language": "en"})
+    rows = list(load_workbook(io.BytesIO(en.data)).active.iter_rows(values_only=True))
+    assert rows[0][:3] == ("No.", "Date and time", "Duration (minutes)") and "Content" in rows[0]
     assert deputy.get(f"/api/talks/ledger.csv?section_id={office['section_b']}").get_data(as_text=True).count("\n") == 1
     hr_rows = list(load_workbook(io.BytesIO(token_for(office["hr"]).get("/api/talks/ledger.xlsx").data)).active.iter_rows(values_only=True))
-    assert "content" not in hr_rows[0] and len(hr_rows) == 2
+    assert "谈话内容" not in hr_rows[0] and len(hr_rows) == 2
     for q, field in (("start=2026-11-30&end=2026-11-01", "end"), ("leader_id=x", "leader_id"), ("start=bad", "start")):
         r = deputy.get(f"/api/talks/ledger.csv?{q}")
         assert r.status_code == 422 and field in r.get_json()["errors"]["query"]

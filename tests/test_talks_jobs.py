@@ -66,3 +66,31 @@ def test_overdue_follow_up_reminds_its_owner_once(app, office, token_for):
         assert send_talk_reminders("2026-11-24")["follow_ups"] == 0
     mail = [r for r in outbox(app) if r[0] == "talk_follow_up"]
     assert [(r[1], r[2].split(":")[0]) for r in mail] == [(office["deputy"], "talk-follow-up")]
+
+
+def test_red_letter_report_mailed_once_a_month_from_the_first_working_day(app, office, token_for):
+    """The monthly 通报 goes to HR and the head, from the month's first working day, once per month."""
+    from service.extensions import db
+    from service.outbox.models import OutboxMessage
+    from workers.talks import send_red_letter_report
+
+    with app.app_context():
+        # 2026-10-01 to 10-07 are the National Day holidays: October's first working day is 10-08.
+        early = send_red_letter_report("2026-10-07")
+    assert early["sent"] == 0 and "2026-10-08" in early["skipped"]
+    assert [r for r in outbox(app) if r[0] == "talk_red_letter"] == []
+    with app.app_context():
+        first = send_red_letter_report("2026-10-08")
+    rows = [r for r in outbox(app) if r[0] == "talk_red_letter"]
+    assert first["sent"] == 2
+    assert sorted(r[1] for r in rows) == sorted([office["hr"], office["head"]])
+    assert all(r[2].startswith("talk-red-letter:2026-10:") for r in rows)
+    with app.app_context():
+        assert send_red_letter_report("2026-10-09")["sent"] == 0  # once per recipient per month
+        assert send_red_letter_report("2026-10-08")["sent"] == 0  # a duplicate scheduler: nothing
+        body = db.session.scalars(select(OutboxMessage.body_text).where(
+            OutboxMessage.kind == "talk_red_letter", OutboxMessage.recipient_id == office["head"])).one()
+        db.session.remove()
+    assert "通报" in body and "副主任" in body and "科长甲" in body  # leaders with overdue talks, by name
+    with app.app_context():
+        assert send_red_letter_report("2026-12-01")["sent"] == 2  # next month: a new report

@@ -15,7 +15,7 @@ from workers.leave import book_leave_ledger, send_leave_reminders
 from workers.outbox import relay_outbox
 from workers.people import apply_postings
 from workers.rotation import check_rotation_conflicts, send_rotation_notices
-from workers.talks import send_talk_reminders
+from workers.talks import send_red_letter_report, send_talk_reminders
 
 cron.register(relay_outbox, queue_name="default", interval=60, job_timeout=600)
 cron.register(apply_postings, queue_name="default", cron="5 0 * * *", job_timeout=600)
@@ -31,5 +31,7 @@ cron.register(check_rotation_conflicts, queue_name="default", cron="40 0 * * *",
 cron.register(send_rotation_notices, queue_name="default", cron="50 8 * * *", job_timeout=600)
 # Talks (issue 3): due-soon / overdue talk reminders and overdue follow-up items (working days only).
 cron.register(send_talk_reminders, queue_name="default", cron="55 8 * * *", job_timeout=1200)
+# The monthly red-letter report (通报): daily run, mails once a month from the first working day.
+cron.register(send_red_letter_report, queue_name="default", cron="10 9 * * *", job_timeout=1200)
 # Digest (issue 7): hourly; acts only on the send day at/after the send hour, once per person-week.
 cron.register(send_weekly_digests, queue_name="default", cron="5 * * * *", job_timeout=3600)

@@ -24,3 +24,14 @@ def send_talk_reminders(on: str | None = None) -> dict:
     # Email templates use the web app's template context (labels, locale), which needs a request.
     with current_app.test_request_context(base_url=current_app.config.get("PUBLIC_URL") or None):
         return send(day)
+
+
+@app_job
+def send_red_letter_report(on: str | None = None) -> dict:
+    """Monthly: the red-letter report (通报) to HR and the head, from the month's first working day."""
+    from datetime import date
+
+    from service.clock import unit_today
+    from service.talks.red_letter import send_red_letter
+
+    return send_red_letter(date.fromisoformat(on) if on else unit_today())

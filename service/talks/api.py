@@ -34,6 +34,7 @@ from service.talks.loading import (
 from service.talks.models import (
     CadenceRuleRow, FollowUp, Talk, TalkAttachment, TalkKind, TalkParticipant, TalkTrigger, TriggerRuleRow,
 )
+from service.talks.red_letter import red_letter
 from service.talks.records import content_readers, TalkError, attach, create_talk, sign_talk, update_talk
 
 blp = Blueprint("talks_api", __name__, url_prefix="/api/talks",
@@ -467,24 +468,6 @@ class RedLetter(MethodView):
         require("read", "talk_obligations")
         if g.actor.access_role != "hr":
             abort(403, message=_("The red-letter report is HR's."))
-        on = query.get("on") or unit_today()
-        people = {p.id: p for p in db.session.scalars(select(Person)).unique()}
-        by_leader: dict = {}
-        by_section: dict = {}
-        for o in obligations(on):
-            if o.status == "done":
-                continue
-            leader = by_leader.setdefault(o.talker_id, {"leader_id": o.talker_id, "overdue": 0, "due": 0, "follow_ups_overdue": 0})
-            leader[o.status] += 1
-            section_id = people[o.talked_to_id].section_id if o.talked_to_id in people else None
-            section = by_section.setdefault(section_id, {"section_id": section_id, "overdue": 0, "due": 0})
-            section[o.status] += 1
-        for item in db.session.scalars(select(FollowUp).where(FollowUp.done_on.is_(None), FollowUp.due_on < on)):
-            by_leader.setdefault(item.owner_id, {"leader_id": item.owner_id, "overdue": 0, "due": 0,
-                                                 "follow_ups_overdue": 0})["follow_ups_overdue"] += 1
-        for row in by_leader.values():
-            row["name"] = people[row["leader_id"]].name if row["leader_id"] in people else ""
+        report = red_letter(query.get("on") or unit_today())
         db.session.commit()
-        return {"on": on.isoformat(),
-                "leaders": sorted(by_leader.values(), key=lambda r: (-r["overdue"], -r["follow_ups_overdue"], r["leader_id"])),
-                "sections": sorted(by_section.values(), key=lambda r: (-r["overdue"], r["section_id"] or 0))}
+        return report

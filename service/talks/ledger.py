@@ -8,15 +8,28 @@ from __future__ import annotations
 import csv
 import io
 
+from flask_babel import get_locale, gettext as _, lazy_gettext as _l
 from sqlalchemy import exists, select
 
 from service.people.models import Person
 from service.extensions import db
 from service.talks.access import may_read_content, read_content, visible_talks
+from service.talks.loading import kind_labels
 from service.talks.models import CONTENT_FIELDS, Talk, TalkParticipant
 
 META_COLUMNS = ("id", "held_at", "duration_minutes", "kind", "status", "place", "topic", "talkers", "talked_to",
                 "recorder", "present", "collective", "version", "signed")
+# Column headings in the reader's language (the ledger is read by people, in a spreadsheet).
+HEADINGS = {
+    "id": _l("No."), "held_at": _l("Date and time"), "duration_minutes": _l("Duration (minutes)"),
+    "kind": _l("Kind"), "status": _l("Status"), "place": _l("Place"), "topic": _l("Topic or reason"),
+    "talkers": _l("Talker(s)"), "talked_to": _l("Talked to"), "recorder": _l("Recorder"),
+    "present": _l("Others present"), "collective": _l("Collective talk"), "version": _l("Version"),
+    "signed": _l("Signed by the talked-to"), "outline": _l("Outline"), "content": _l("Content"),
+    "views": _l("Views, suggestions and difficulties raised"), "attitude": _l("Attitude"),
+    "follow_up_text": _l("Follow-up measures"),
+}
+STATUS_NAMES = {"held": _l("Held"), "scheduled": _l("Scheduled")}
 
 
 def ledger_talks(actor, query: dict) -> list[Talk]:
@@ -40,13 +53,16 @@ def ledger_talks(actor, query: dict) -> list[Talk]:
 def ledger_rows(actor, query: dict, token_scope=None) -> tuple[list[str], list[list]]:
     talks = ledger_talks(actor, query)
     readable = {t.id for t in talks if may_read_content(actor, t, token_scope)}
-    header = list(META_COLUMNS) + (list(CONTENT_FIELDS) if readable else [])
+    header = [str(HEADINGS[c]) for c in META_COLUMNS + (CONTENT_FIELDS if readable else ())]
+    kinds = kind_labels(str(get_locale() or "zh_CN"))
+    yes, no = _("yes"), _("no")
     rows = []
     for t in talks:
         names = lambda role: "、".join(f"{p.name}({p.employee_no})" for p in t.people(role))  # noqa: E731
-        row = [t.id, t.held_at.strftime("%Y-%m-%d %H:%M"), t.duration_minutes, t.kind, t.status, t.place, t.topic,
+        row = [t.id, t.held_at.strftime("%Y-%m-%d %H:%M"), t.duration_minutes, kinds.get(t.kind, t.kind),
+               str(STATUS_NAMES.get(t.status, t.status)), t.place, t.topic,
                names("talker"), names("talked_to"), names("recorder"), names("present"),
-               "yes" if t.collective else "no", t.version, "yes" if t.signed else "no"]
+               yes if t.collective else no, t.version, yes if t.signed else no]
         if readable:
             content = read_content(t, actor, via=None) if t.id in readable else {}
             row += [content.get(f, "") for f in CONTENT_FIELDS]
@@ -77,7 +93,8 @@ def ledger_xlsx(actor, query: dict, token_scope=None) -> bytes:
 
     header, rows = ledger_rows(actor, query, token_scope)
     book = Workbook(write_only=True)
-    sheet = book.create_sheet("台账")
+    sheet = book.create_sheet(_("Talk ledger")[:31])
+    sheet.freeze_panes = "A2"
     sheet.append(header)
     for row in rows:
         sheet.append([_safe(c) for c in row])

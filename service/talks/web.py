@@ -16,6 +16,7 @@ from flask_wtf.file import FileField
 from sqlalchemy import select
 from wtforms import (
     BooleanField, DateField, DateTimeLocalField, IntegerField, SelectField, StringField, SubmitField, TextAreaField,
+    TimeField,
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
@@ -250,6 +251,7 @@ def show(talk_id):
     return render_template("talks/show.html", talk=talk, content=content, kinds=kind_labels(_locale()),
                            role_labels=ROLE_LABELS, today=unit_today(),
                            may_edit=can(current_user, "write", "talk", talk),
+                           held_form=HeldForm() if talk.status == "scheduled" and talk.held_on <= unit_today() else None,
                            sign_form=SignForm() if (can(current_user, "write", "talk_signoff", talk)
                                                     and current_user.id not in talk.signed_by()
                                                     and talk.status == "held") else None)
@@ -421,10 +423,11 @@ def calendar_feed():
 
 @bp.route("/calendar/<token>.ics")
 def ical(token):
-    """A leader's talks as iCalendar: who, when, where, what kind; never the content."""
+    """A leader's calendar: scheduled and held talks (who, when, where, what kind) and the due dates
+    of open obligations as all-day events; never what was said."""
     import hashlib
 
-    from service.talks.models import IcalFeed, TalkParticipant
+    from service.talks.models import IcalFeed
 
     if len(token) > 100:
         abort(404)
@@ -432,24 +435,164 @@ def ical(token):
     person = db.session.get(Person, row.person_id) if row else None
     if person is None or not person.active:
         abort(404)
-    since = unit_today() - timedelta(days=90)
+    body = talks_calendar(person, unit_today())
+    db.session.commit()
+    return body, 200, {"Content-Type": "text/calendar; charset=utf-8", "Cache-Control": "private, no-store"}
+
+
+def talks_calendar(person: Person, today: date) -> bytes:
+    """iCalendar (RFC 5545, via ``icalendar``) in the person's language."""
+    from zoneinfo import ZoneInfo
+
+    from flask_babel import force_locale
+    from icalendar import Calendar, Event
+
+    from service.talks.models import TalkParticipant
+
+    tz = ZoneInfo("Asia/Shanghai")
+    since = today - timedelta(days=90)
     talks = db.session.scalars(select(Talk).where(Talk.held_on >= since, Talk.id.in_(
         select(TalkParticipant.talk_id).where(TalkParticipant.person_id == person.id))).order_by(Talk.held_at)).unique().all()
+    open_ones = [o for o in obligations(today, person.id) if o.status != "done"]
+    names = {p.id: p.name for p in db.session.scalars(select(Person).where(
+        Person.id.in_({o.talked_to_id for o in open_ones}))).unique()}
     kinds = kind_labels(person.language)
+    cal = Calendar()
+    cal.add("prodid", "-//talkcare//talks//EN")
+    cal.add("version", "2.0")
+    cal.add("calscale", "GREGORIAN")
+    cal.add("x-wr-timezone", "Asia/Shanghai")
+    stamp = datetime.now(tz)
+    with force_locale(person.language or "zh_CN"):
+        cal.add("x-wr-calname", _("My talks"))
+        for t in talks:
+            others = "、".join(p.name for p in t.people("talked_to") + t.people("talker") if p.id != person.id)
+            event = Event()
+            event.add("uid", f"talk-{t.id}@talkcare")
+            event.add("dtstamp", t.created_at)
+            event.add("dtstart", t.held_at.replace(tzinfo=tz))
+            event.add("dtend", (t.held_at + timedelta(minutes=t.duration_minutes)).replace(tzinfo=tz))
+            event.add("summary", kinds.get(t.kind, t.kind) + " · " + others)
+            event.add("location", t.place)
+            event.add("status", "TENTATIVE" if t.status == "scheduled" else "CONFIRMED")
+            cal.add_component(event)
+        for o in open_ones:
+            name = names.get(o.talked_to_id, str(o.talked_to_id))
+            event = Event()
+            event.add("uid", f"due-{o.rule_id}-{o.talked_to_id}-{o.period_start.isoformat()}@talkcare")
+            event.add("dtstamp", stamp)
+            event.add("dtstart", o.deadline)
+            event.add("dtend", o.deadline + timedelta(days=1))
+            event.add("transp", "TRANSPARENT")
+            event.add("summary", (_("Overdue: talk with %(name)s", name=name) if o.status == "overdue"
+                                  else _("Due: talk with %(name)s", name=name)))
+            event.add("description", _("Period %(start)s to %(end)s; due by %(day)s.", start=o.period_start.isoformat(),
+                                       end=o.period_end.isoformat(), day=o.deadline.isoformat()))
+            event.add("categories", [_("Due date")])
+            cal.add_component(event)
+    return cal.to_ical()
 
-    def esc(text: str) -> str:
-        return text.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
 
-    lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//talkcare//talks//EN", "CALSCALE:GREGORIAN",
-             "X-WR-TIMEZONE:Asia/Shanghai"]
-    for t in talks:
-        others = "、".join(p.name for p in t.people("talked_to") + t.people("talker") if p.id != person.id)
-        end = t.held_at + timedelta(minutes=t.duration_minutes)
-        lines += ["BEGIN:VEVENT", f"UID:talk-{t.id}@talkcare", f"DTSTAMP:{t.created_at.strftime('%Y%m%dT%H%M%SZ')}",
-                  f"DTSTART;TZID=Asia/Shanghai:{t.held_at.strftime('%Y%m%dT%H%M%S')}",
-                  f"DTEND;TZID=Asia/Shanghai:{end.strftime('%Y%m%dT%H%M%S')}",
-                  f"SUMMARY:{esc(kinds.get(t.kind, t.kind) + ' · ' + others)}", f"LOCATION:{esc(t.place)}",
-                  "STATUS:" + ("TENTATIVE" if t.status == "scheduled" else "CONFIRMED"), "END:VEVENT"]
-    lines.append("END:VCALENDAR")
-    return "\r\n".join(lines) + "\r\n", 200, {"Content-Type": "text/calendar; charset=utf-8",
-                                              "Cache-Control": "private, no-store"}
+# ----------------------------------------------------------------------------------- scheduling help
+
+
+class ScheduleForm(FlaskForm):
+    """Accept one proposal: a scheduled talk with that person on the proposed (or another) day.
+    Each row's form has the prefix ``p<person id>-``, so field ids stay unique on the page."""
+    day = DateField(_l("Day"), validators=[InputRequired(message=_l("Enter the day.")), _day_in_range])
+    time = TimeField(_l("Time"), validators=[InputRequired(message=_l("Enter the time."))])
+    duration_minutes = IntegerField(_l("Duration (minutes)"), default=30, validators=[
+        InputRequired(message=_l("Enter the duration in minutes.")), NumberRange(min=1, max=1440)])
+    place = StringField(_l("Place"), validators=[DataRequired(), Length(max=120)])
+    kind = SelectField(_l("Kind"), validators=[DataRequired()])
+    submit = SubmitField(_l("Schedule"))
+
+
+class HeldForm(FlaskForm):
+    submit = SubmitField(_l("The talk took place: record it"))
+
+
+def _proposal_forms(found: dict, posted: ScheduleForm | None) -> list[tuple]:
+    """One form per proposal, the posted one (with its errors) in its place."""
+    from datetime import time as clock_time
+
+    out = []
+    for p in found["proposals"]:
+        if posted is not None and posted._prefix == f"p{p.talked_to_id}-":
+            form = posted
+        else:
+            form = ScheduleForm(formdata=None, prefix=f"p{p.talked_to_id}", day=p.day, time=clock_time(9, 0),
+                                duration_minutes=30, kind="routine")
+        form.kind.choices = list(kind_labels(_locale()).items())
+        out.append((p, form))
+    return out
+
+
+@bp.route("/proposals", methods=["GET", "POST"])
+@login_required
+def proposals():
+    """Proposed days this month for my open talks (official working days, at most N a day, nobody on
+    leave); scheduling one makes it a scheduled talk, which I record once it has taken place."""
+    from service.talks.loading import month_proposals
+
+    if not can(current_user, "read", "talk_obligations"):
+        abort(403)
+    today = unit_today()
+    posted = None
+    if request.method == "POST":
+        person_id = request.form.get("row", type=int)
+        if person_id is None or not 1 <= person_id < 2**31:
+            abort(400)
+        posted = ScheduleForm(prefix=f"p{person_id}")
+        posted.kind.choices = list(kind_labels(_locale()).items())
+        if posted.validate_on_submit():
+            when = datetime.combine(posted.day.data, posted.time.data)
+            if when.date() < today:
+                posted.day.errors = list(posted.day.errors) + [_("A scheduled talk cannot be in the past.")]
+            else:
+                body = {"kind": posted.kind.data, "status": "scheduled", "held_at": when,
+                        "duration_minutes": posted.duration_minutes.data, "place": posted.place.data,
+                        "topic": _("Heart-to-heart talk"), "talker_ids": [current_user.id],
+                        "talked_to_ids": [person_id], "recorder_id": None, "present_ids": []}
+                try:
+                    talk = create_talk(body, current_user, today)
+                    db.session.commit()
+                except TalkError as exc:
+                    db.session.rollback()
+                    target = {"held_at": posted.day, "kind": posted.kind}.get(exc.field, posted.place)
+                    target.errors = list(target.errors) + [exc.message]
+                else:
+                    flash(_("The talk is scheduled."), "info")
+                    return redirect(url_for("talks.show", talk_id=talk.id))
+    found = month_proposals(current_user.id, today)
+    names = {p.id: p for p in db.session.scalars(select(Person).where(
+        Person.id.in_([p.talked_to_id for p in found["proposals"]]))).unique()}
+    page = render_template("talks/proposals.html", rows=_proposal_forms(found, posted), names=names,
+                           provisional=found["provisional"], today=today)
+    db.session.commit()
+    return page, (422 if posted is not None else 200)
+
+
+@bp.route("/<int:talk_id>/held", methods=["POST"])
+@login_required
+def mark_held(talk_id):
+    """A scheduled talk took place: it becomes a held talk (which satisfies the obligation) and its
+    record form opens for the content."""
+    talk = _talk_or_404(talk_id)
+    if not can(current_user, "write", "talk", talk):
+        abort(403)
+    form = HeldForm()
+    if not form.validate_on_submit() or talk.status != "scheduled":
+        abort(400)
+    if talk.held_on > unit_today():
+        flash(_("This talk is scheduled for a later day: it can be recorded from that day on."), "error")
+        return redirect(url_for("talks.show", talk_id=talk.id))
+    try:
+        update_talk(talk, {"status": "held"}, current_user, unit_today())
+    except TalkError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+        return redirect(url_for("talks.show", talk_id=talk.id))
+    db.session.commit()
+    flash(_("The talk is recorded as held: add what was said."), "info")
+    return redirect(url_for("talks.edit", talk_id=talk.id))
