@@ -18,7 +18,7 @@ from service.extensions import api, babel, csrf, db, limiter, login_manager, mig
 # Each domain's REST blueprint (``blp``) and web blueprint (``bp``), by module.
 API_BLUEPRINTS = ("service.people.api", "service.auth.api", "service.care.api", "service.workdays.api", "service.leave.api",
                  "service.rotation.api", "service.talks.api", "service.digest.api")
-WEB_BLUEPRINTS = ("service.auth.web", "service.web.views", "service.care.web", "service.leave.web", "service.rotation.web", "service.talks.web", "service.digest.web")
+WEB_BLUEPRINTS = ("service.auth.web", "service.web.views", "service.care.web", "service.care.campaign_web", "service.leave.web", "service.rotation.web", "service.talks.web", "service.digest.web")
 # Each domain's models module, imported so its tables are known to migrations and create_all.
 MODEL_MODULES = ("service.audit.models", "service.auth.models", "service.outbox.models",
                  "service.people.models", "service.care.models", "service.workdays.models", "service.leave.models",

@@ -180,3 +180,35 @@ def remind_health_checks(today: date) -> dict:
             counts["eve"] += 1
     db.session.commit()
     return counts
+
+
+def decide_swap(swap, approve: bool, actor, today: date) -> None:
+    """HR's decision on a swap request. CareError (the request stays pending) when it was decided
+    already, the appointment is no longer booked, or the wanted slot has no room any more."""
+    from service import audit
+
+    if swap.status != "pending":
+        raise CareError(409, "approve", _("This request is already approved.") if swap.status == "approved"
+                        else _("This request is already rejected."))
+    a = swap.appointment
+    if approve:
+        if a.status != "booked":
+            raise CareError(409, "approve", _("The appointment is no longer booked."))
+        try:
+            check_slot_has_room(a, swap.wanted_day, swap.wanted_half, today)
+        except CareError as exc:
+            raise CareError(exc.status, "approve", exc.message) from None
+        a.day, a.half = swap.wanted_day, swap.wanted_half
+    swap.status = "approved" if approve else "rejected"
+    swap.decided_by_id = actor.id
+    audit.record("decide", "swap_request", swap.id, {"status": ["pending", swap.status]})
+
+
+def check_attendance(a: Appointment, status: str, today: date) -> bool:
+    """May HR mark ``status`` on ``a`` today? CareError if not; True when it is a new miss, which
+    books the person again at the next assignment run."""
+    if a.status not in ("booked",) + DONE + ("missed",) or a.day is None:
+        raise CareError(409, "status", _("Nobody can attend an appointment that has no slot."))
+    if a.day > today:
+        raise CareError(409, "status", _("The appointment is on %(day)s, still ahead.", day=a.day.isoformat()))
+    return status == "missed" and a.status != "missed"
