@@ -94,3 +94,17 @@ def test_red_letter_report_mailed_once_a_month_from_the_first_working_day(app, o
     assert "通报" in body and "副主任" in body and "科长甲" in body  # leaders with overdue talks, by name
     with app.app_context():
         assert send_red_letter_report("2026-12-01")["sent"] == 2  # next month: a new report
+
+
+def test_a_due_soon_reminder_on_a_weekend_moves_to_the_previous_working_day(app, office, hr_api):
+    """Lead 6 days before the 12-05 deadline is Sunday 11-29: the reminder goes on Friday 11-27."""
+    from workers.talks import send_talk_reminders
+
+    assert hr_api.patch("/api/talks/settings", json={"due_soon_days": 6}).status_code == 200
+    key = f"talk-reminder:deputy-monthly:{office['deputy']}:{office['staff_a']}:2026-11-01:due_soon"
+    with app.app_context():
+        send_talk_reminders("2026-11-26")  # Thursday: too early
+    assert key not in [r[2] for r in outbox(app)]
+    with app.app_context():
+        send_talk_reminders("2026-11-27")  # Friday, the last working day before the 29th
+    assert key in [r[2] for r in outbox(app)]

@@ -26,15 +26,20 @@ def reminder_key(o, stage: str) -> str:
 
 def send_talk_reminders(today: date) -> dict:
     counts = {"due_soon": 0, "overdue": 0, "follow_ups": 0}
-    if not unit_working_day()(today):
+    working = unit_working_day()
+    if not working(today):
         return {**counts, "skipped": "not a working day"}
     soon = timedelta(days=talk_settings().due_soon_days)
+    # A due-soon reminder whose day (deadline - lead) falls on a non-working day goes out on the
+    # working day before it: today sends those whose day comes before the next working day.
+    next_working = next((today + timedelta(days=n) for n in range(1, 60) if working(today + timedelta(days=n))),
+                        today + timedelta(days=1))
     people = {p.id: p for p in db.session.scalars(select(Person).where(Person.left_on.is_(None))).unique()}
     for o in obligations(today):
         talker, person = people.get(o.talker_id), people.get(o.talked_to_id)
         if talker is None or person is None:
             continue
-        if o.status == DUE and o.deadline - today <= soon:
+        if o.status == DUE and o.deadline - soon < next_working:
             stage = "due_soon"
         elif o.status == OVERDUE and (today - o.deadline).days <= OVERDUE_MAIL_WINDOW_DAYS:
             stage = "overdue"
