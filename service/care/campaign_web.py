@@ -29,7 +29,6 @@ from service.care.settings import care_settings, parse_share
 from service.care.visits import CareError
 from service.clock import unit_today
 from service.extensions import db
-from service.people.models import Person
 
 bp = Blueprint("care_campaigns", __name__, url_prefix="/care/campaigns")
 
@@ -109,11 +108,23 @@ def _hr_only() -> None:
         abort(403)
 
 
-def _campaign_or_404(campaign_id: int) -> HealthCheckCampaign:
-    campaign = db.session.get(HealthCheckCampaign, campaign_id) if 1 <= campaign_id < 2**31 else None
-    if campaign is None:
+def _row_or_404(model, row_id: int):
+    row = db.session.get(model, row_id) if 1 <= row_id < 2**31 else None
+    if row is None:
         abort(404)
-    return campaign
+    return row
+
+
+def _enqueue_assignment(campaign_id: int) -> bool:
+    """Start the assignment job; False (logged) when the queue is down: the next run picks it up."""
+    from service.care.api import enqueue_assignment
+
+    try:
+        enqueue_assignment(campaign_id)
+    except Exception:
+        current_app.logger.exception("could not enqueue the health-check assignment")
+        return False
+    return True
 
 
 @bp.route("/", methods=["GET", "POST"])
@@ -167,7 +178,7 @@ def _status_counts(campaign_ids: list[int]) -> dict:
 @login_required
 def campaign(campaign_id):
     _hr_only()
-    campaign = _campaign_or_404(campaign_id)
+    campaign = _row_or_404(HealthCheckCampaign, campaign_id)
     return _render_campaign(campaign)
 
 
@@ -199,18 +210,13 @@ def _render_campaign(campaign: HealthCheckCampaign, status: int = 200, errors: d
 @login_required
 def assign(campaign_id):
     _hr_only()
-    campaign = _campaign_or_404(campaign_id)
+    campaign = _row_or_404(HealthCheckCampaign, campaign_id)
     if not AssignForm().validate_on_submit():
         abort(400)
-    from service.care.api import enqueue_assignment
-
-    try:
-        enqueue_assignment(campaign.id)
-    except Exception:
-        current_app.logger.exception("enqueue failed")
-        flash(_("The job queue is unavailable; try again shortly."), "error")
-    else:
+    if _enqueue_assignment(campaign.id):
         flash(_("The assignment is running: this page shows the slots when it is done."), "info")
+    else:
+        flash(_("The job queue is unavailable; try again shortly."), "error")
     return redirect(url_for("care_campaigns.campaign", campaign_id=campaign.id))
 
 
@@ -218,9 +224,7 @@ def assign(campaign_id):
 @login_required
 def swap_decision(swap_id):
     _hr_only()
-    swap = db.session.get(SwapRequest, swap_id) if 1 <= swap_id < 2**31 else None
-    if swap is None:
-        abort(404)
+    swap = _row_or_404(SwapRequest, swap_id)
     form = SwapDecisionForm()
     if not form.validate_on_submit() or form.approve.data == form.reject.data:
         abort(400)
@@ -239,9 +243,7 @@ def swap_decision(swap_id):
 @login_required
 def attendance(appointment_id):
     _hr_only()
-    a = db.session.get(Appointment, appointment_id) if 1 <= appointment_id < 2**31 else None
-    if a is None:
-        abort(404)
+    a = _row_or_404(Appointment, appointment_id)
     form = AttendanceForm()
     if not form.validate_on_submit():
         return _render_campaign(a.campaign, 422, {("appointment", a.id): "; ".join(form.status.errors)
@@ -255,15 +257,7 @@ def attendance(appointment_id):
     audit.update(a, {"status": form.status.data}, "appointment", a.id)
     db.session.commit()
     if rebook:
-        from service.care.api import enqueue_assignment
-
-        try:
-            enqueue_assignment(a.campaign_id)
-        except Exception:  # the miss is saved; the next run books the person again
-            current_app.logger.warning("could not enqueue the rebooking", exc_info=True)
+        _enqueue_assignment(a.campaign_id)  # if the queue is down, the next run books the person again
     flash(_("Attendance saved for %(name)s.", name=a.person.name), "info")
     return redirect(url_for("care_campaigns.campaign", campaign_id=a.campaign_id, status=request.args.get("status")))
 
-
-def person_names(ids) -> dict[int, Person]:
-    return {p.id: p for p in db.session.scalars(select(Person).where(Person.id.in_(list(ids)))).unique()}
