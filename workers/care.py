@@ -44,3 +44,11 @@ def assign_healthcheck_slots(campaign_id: int, on: str | None = None) -> dict:
     if campaign is None:
         return {"error": f"no campaign {campaign_id}"}
     return assign_campaign(campaign, job_day(on))
+
+
+@app_job
+def remind_life_event_tasks(on: str | None = None) -> dict:
+    """On working days: remind leaders of life-event tasks (card, visit, condolences) due or overdue."""
+    from service.care.events import remind_event_tasks
+
+    return remind_event_tasks(job_day(on))

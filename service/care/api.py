@@ -380,3 +380,7 @@ def decide_swap(swap: SwapRequest, approve: bool, actor) -> None:
     swap.status = "approved" if approve else "rejected"
     swap.decided_by_id = actor.id
     audit.record("decide", "swap_request", swap.id, {"status": ["pending", swap.status]})
+
+
+# Overtime, care items and life events: routes on this blueprint, kept in their own module.
+from service.care import overtime_api  # noqa: E402,F401

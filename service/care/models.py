@@ -5,9 +5,10 @@ only health facts stored here - never results, diagnoses or notes from the clini
 """
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, time
+from decimal import Decimal
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from service.clock import now_utc
@@ -25,6 +26,11 @@ DEFAULT_VISIT_RULES = {
 }
 APPOINTMENT_STATUSES = ("unplaced", "booked", "attended", "missed", "follow_up_advised")
 SWAP_STATUSES = ("pending", "approved", "rejected")
+# Overtime (issue 5, part two): care items by occasion, who provides them, compensatory leave.
+DEFAULT_OVERTIME_ITEMS = {"late": ["meal", "transport"], "rest_day": ["meal"], "holiday": ["meal"]}
+PROVIDERS = ("logistics", "hr")
+CARE_ITEM_STATUSES = ("open", "provided", "cancelled")
+EVENT_ACTIONS = ("card", "visit", "condolence")
 
 
 class CareSettings(db.Model):
@@ -38,6 +44,12 @@ class CareSettings(db.Model):
     visit_rules: Mapped[dict] = mapped_column(JSON, default=lambda: dict(DEFAULT_VISIT_RULES))
     allowance_cap_yuan: Mapped[int] = mapped_column(default=300)
     healthcheck_section_share: Mapped[str] = mapped_column(String(16), default="3/10")
+    overtime_late_hour: Mapped[int] = mapped_column(default=20)
+    overtime_items: Mapped[dict] = mapped_column(JSON, default=lambda: {k: list(v) for k, v in
+                                                                       DEFAULT_OVERTIME_ITEMS.items()})
+    overtime_provider: Mapped[str] = mapped_column(String(16), default="logistics")
+    overtime_comp_hours_per_day: Mapped[int] = mapped_column(default=8)
+    overtime_comp_occasions: Mapped[list] = mapped_column(JSON, default=lambda: ["rest_day", "holiday"])
     updated_at: Mapped[datetime] = mapped_column(default=now_utc, onupdate=now_utc)
 
     __table_args__ = (
@@ -72,7 +84,17 @@ class HospitalCase(db.Model):
                                       name="stay_order"),)
 
 
-class VisitTask(db.Model):
+class DueTask:
+    """A leader's care task with a due date: visits of hospital stays, tasks of life events."""
+
+    def colour(self, today: date) -> str:
+        """The red / blue / green scheme: green done, red overdue, blue open within its due date."""
+        if self.closed_on is not None:
+            return "green"
+        return "red" if today > self.due_on else "blue"
+
+
+class VisitTask(DueTask, db.Model):
     """One leader's task to visit (or phone, or send a proxy to) a hospital case."""
     __tablename__ = "care_visit_task"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -93,12 +115,6 @@ class VisitTask(db.Model):
         CheckConstraint("outcome is null or outcome in ('visited','phoned','proxy')", name="outcome_known"),
         CheckConstraint("allowance_yuan >= 0", name="allowance_nonneg"),
     )
-
-    def colour(self, today: date) -> str:
-        """The red / blue / green scheme: green done, red overdue, blue open within its due date."""
-        if self.closed_on is not None:
-            return "green"
-        return "red" if today > self.due_on else "blue"
 
 
 class HealthCheckCampaign(db.Model):
@@ -184,3 +200,123 @@ class SwapRequest(db.Model):
     appointment: Mapped[Appointment] = relationship()
 
     __table_args__ = (CheckConstraint("status in ('pending','approved','rejected')", name="status_known"),)
+
+
+class OvertimeLog(db.Model):
+    """One stretch of overtime of one person. Never deleted: a withdrawal keeps the row (and its
+    id, which names its ledger entries) and books the reversal."""
+    __tablename__ = "care_overtime"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
+    day: Mapped[date]
+    start_time: Mapped[time | None]
+    end_time: Mapped[time | None]
+    hours: Mapped[Decimal] = mapped_column(Numeric(4, 1))
+    task: Mapped[str] = mapped_column(String(300))
+    # The assessment by service.care.overtime_rules at the last change; the ledger holds the credit.
+    occasion: Mapped[str | None] = mapped_column(String(12))
+    comp_days: Mapped[Decimal] = mapped_column(Numeric(4, 1), default=0)
+    provisional: Mapped[bool] = mapped_column(default=False)  # the year's calendar was not published
+    status: Mapped[str] = mapped_column(String(10), default="pending")
+    decision_note: Mapped[str | None] = mapped_column(String(300))
+    logged_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="SET NULL"))
+    confirmed_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="SET NULL"))
+    confirmed_on: Mapped[date | None]
+    created_at: Mapped[datetime] = mapped_column(default=now_utc)
+    updated_at: Mapped[datetime] = mapped_column(default=now_utc, onupdate=now_utc)
+
+    person: Mapped[Person] = relationship(foreign_keys=[person_id])
+    logged_by: Mapped[Person | None] = relationship(foreign_keys=[logged_by_id])
+    items: Mapped[list["CareItem"]] = relationship(back_populates="overtime", order_by="CareItem.id")
+
+    __table_args__ = (
+        CheckConstraint("status in ('pending','confirmed','rejected','withdrawn')", name="status_known"),
+        CheckConstraint("occasion is null or occasion in ('late','rest_day','holiday')", name="occasion_known"),
+        CheckConstraint("hours > 0 and hours <= 24 and comp_days >= 0", name="hours_range"),
+    )
+
+
+class CareItem(db.Model):
+    """A meal or a ride home owed for confirmed overtime: open until the provider has given it."""
+    __tablename__ = "care_item"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    overtime_id: Mapped[int] = mapped_column(ForeignKey("care_overtime.id", ondelete="CASCADE"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(12))
+    day: Mapped[date]
+    provider: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(10), default="open")
+    provided_on: Mapped[date | None]
+    provided_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="SET NULL"))
+    note: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(default=now_utc)
+
+    overtime: Mapped[OvertimeLog] = relationship(back_populates="items")
+    person: Mapped[Person] = relationship(foreign_keys=[person_id])
+
+    __table_args__ = (
+        UniqueConstraint("overtime_id", "kind", name="care_item_one_per_kind"),
+        CheckConstraint("kind in ('meal','transport')", name="kind_known"),
+        CheckConstraint("status in ('open','provided','cancelled')", name="status_known"),
+        CheckConstraint("provider in ('logistics','hr')", name="provider_known"),
+    )
+
+
+class LifeEventKind(db.Model):
+    """A kind of life event and the care it calls for (unit data: HR adds and edits kinds)."""
+    __tablename__ = "care_event_kind"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(60))
+    name_en: Mapped[str] = mapped_column(String(80))
+    action: Mapped[str] = mapped_column(String(12))
+    due_days: Mapped[int] = mapped_column(default=7)
+    allowance_yuan: Mapped[int] = mapped_column(default=0)
+    active: Mapped[bool] = mapped_column(default=True)
+    position: Mapped[int] = mapped_column(default=0)
+
+    __table_args__ = (
+        CheckConstraint("action in ('card','visit','condolence')", name="action_known"),
+        CheckConstraint("due_days >= 0 and allowance_yuan >= 0", name="nonneg"),
+    )
+
+
+class LifeEvent(db.Model):
+    """A reported life event of a staff member (a wedding, a birth, a death in the family)."""
+    __tablename__ = "care_life_event"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
+    kind_id: Mapped[int] = mapped_column(ForeignKey("care_event_kind.id"))
+    occurred_on: Mapped[date]
+    note: Mapped[str] = mapped_column(String(300), default="")
+    reported_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="SET NULL"))
+    reported_on: Mapped[date]
+    created_at: Mapped[datetime] = mapped_column(default=now_utc)
+
+    person: Mapped[Person] = relationship(foreign_keys=[person_id])
+    kind: Mapped[LifeEventKind] = relationship(lazy="joined")
+    tasks: Mapped[list["EventTask"]] = relationship(back_populates="event", order_by="EventTask.id")
+
+    __table_args__ = (UniqueConstraint("person_id", "kind_id", "occurred_on", name="life_event_one_per_day"),)
+
+
+class EventTask(DueTask, db.Model):
+    """One leader's task for a life event: a card, a visit or condolences, due by a date."""
+    __tablename__ = "care_event_task"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("care_life_event.id", ondelete="CASCADE"), index=True)
+    leader_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
+    action: Mapped[str] = mapped_column(String(12))
+    due_on: Mapped[date]
+    allowance_yuan: Mapped[int] = mapped_column(default=0)  # the kind's allowance when reported
+    note: Mapped[str | None] = mapped_column(Text)
+    closed_on: Mapped[date | None]
+    closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="SET NULL"))
+
+    event: Mapped[LifeEvent] = relationship(back_populates="tasks")
+    leader: Mapped[Person] = relationship(foreign_keys=[leader_id])
+
+    __table_args__ = (
+        UniqueConstraint("event_id", "leader_id", name="event_task_one_per_leader"),
+        CheckConstraint("allowance_yuan >= 0", name="allowance_nonneg"),
+    )

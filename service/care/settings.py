@@ -6,7 +6,8 @@ from fractions import Fraction
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from service.care.models import DEFAULT_VISIT_RULES, CareSettings
+from service.care.models import DEFAULT_OVERTIME_ITEMS, DEFAULT_VISIT_RULES, CareSettings
+from service.care.overtime_rules import OvertimeRules
 from service.extensions import db
 
 DEFAULTS = {
@@ -17,6 +18,11 @@ DEFAULTS = {
     "visit_rules": DEFAULT_VISIT_RULES,
     "allowance_cap_yuan": 300,      # at most about 300 yuan a year per person
     "healthcheck_section_share": "3/10",
+    "overtime_late_hour": 20,       # working-day overtime ending after 20:00 is late
+    "overtime_items": DEFAULT_OVERTIME_ITEMS,  # late: meal and a ride home; days off: a meal
+    "overtime_provider": "logistics",
+    "overtime_comp_hours_per_day": 8,  # one compensatory day per 8 hours on a day off; 0: none
+    "overtime_comp_occasions": ["rest_day", "holiday"],
 }
 
 
@@ -25,7 +31,8 @@ def care_settings(for_update: bool = False) -> CareSettings:
     the defaults (so two jobs starting together cannot race to create it); ``for_update`` adds it."""
     row = db.session.scalar(select(CareSettings).where(CareSettings.id == 1))
     if row is None:
-        row = CareSettings(id=1, **{k: (dict(v) if isinstance(v, dict) else list(v) if isinstance(v, list) else v)
+        row = CareSettings(id=1, **{k: ({a: list(b) if isinstance(b, list) else b for a, b in v.items()}
+                                        if isinstance(v, dict) else list(v) if isinstance(v, list) else v)
                                     for k, v in DEFAULTS.items()})
         if for_update:
             db.session.add(row)
@@ -41,3 +48,11 @@ def parse_share(text: str) -> Fraction:
     if not (0 < share <= 1):
         raise ValueError(_("The share must be above 0 and at most 1."))
     return share
+
+
+def overtime_rules(settings: CareSettings) -> OvertimeRules:
+    """The unit's overtime settings as the pure core's rules."""
+    return OvertimeRules(late_hour=settings.overtime_late_hour,
+                         items={k: tuple(v) for k, v in (settings.overtime_items or {}).items()},
+                         comp_hours_per_day=settings.overtime_comp_hours_per_day,
+                         comp_occasions=frozenset(settings.overtime_comp_occasions or ()))

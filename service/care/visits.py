@@ -110,16 +110,26 @@ def close_task(task: VisitTask, data: dict, actor: Person, today: date, settings
 def remind_visits(today: date) -> dict:
     """On working days, remind each leader of every open task due today or overdue (one email per task
     per day, by its dedupe key), and commit."""
+    if not unit_working_day()(today):
+        return {"reminders": 0}
+    tasks = db.session.scalars(select(VisitTask).where(VisitTask.closed_on.is_(None), VisitTask.due_on <= today)
+                               .order_by(VisitTask.id)).all()
+    return remind_open_tasks(tasks, today, lambda task: (
+        "care_visit_reminder", f"visit-reminder:{task.id}:{today.isoformat()}",
+        {"task": task, "case": task.case, "today": today}))
+
+
+def remind_open_tasks(tasks, today: date, email_of) -> dict:
+    """Remind the leader of each open task (visits, life events) through the outbox on a working
+    day; ``email_of(task)`` gives (template, dedupe key, context). Commits."""
     counts = {"reminders": 0}
     if not unit_working_day()(today):
         return counts
-    tasks = db.session.scalars(select(VisitTask).where(VisitTask.closed_on.is_(None), VisitTask.due_on <= today)
-                               .order_by(VisitTask.id)).all()
     for task in tasks:
         if not task.leader.active:
             continue
-        if queue_email(task.leader, "care_visit_reminder", "care_visit_reminder",
-                       f"visit-reminder:{task.id}:{today.isoformat()}", task=task, case=task.case, today=today):
+        template, key, context = email_of(task)
+        if queue_email(task.leader, template, template, key, **context):
             counts["reminders"] += 1
     db.session.commit()
     return counts

@@ -92,12 +92,25 @@ def _patients_for(actor) -> list[tuple[str, str]]:
 @bp.route("/", methods=["GET"])
 @login_required
 def overview():
+    return render_overview()
+
+
+def render_overview(visit_form: tuple | None = None, event_form: tuple | None = None) -> str:
+    """The care page: one's hospital visits and life-event tasks (a submitted form kept with its
+    errors, as (task id, form)), and one's own overtime care items."""
+    from service.care.overtime_web import care_page_extras
+
     today = unit_today()
     tasks = db.session.scalars(select(VisitTask).where(VisitTask.leader_id == current_user.id)
                                .order_by(VisitTask.closed_on.is_not(None), VisitTask.due_on, VisitTask.id)).all()
-    forms = {t.id: CloseForm(prefix=f"t{t.id}") for t in tasks if t.closed_on is None}
+    forms = {t.id: CloseForm(prefix=f"t{t.id}", formdata=None) for t in tasks if t.closed_on is None}
+    if visit_form is not None:
+        forms[visit_form[0]] = visit_form[1]
+    extras = care_page_extras(current_user, today)
+    if event_form is not None:
+        extras["event_forms"][event_form[0]] = event_form[1]
     return render_template("care/overview.html", tasks=tasks, forms=forms, today=today,
-                           outcome_labels=OUTCOME_LABELS, colour_labels=COLOUR_LABELS)
+                           outcome_labels=OUTCOME_LABELS, colour_labels=COLOUR_LABELS, **extras)
 
 
 @bp.route("/tasks/<int:task_id>/close", methods=["POST"])
@@ -121,13 +134,7 @@ def close(task_id):
             db.session.commit()
             flash(_("The visit is recorded."), "info")
             return redirect(url_for("care.overview"))
-    today = unit_today()
-    tasks = db.session.scalars(select(VisitTask).where(VisitTask.leader_id == current_user.id)
-                               .order_by(VisitTask.closed_on.is_not(None), VisitTask.due_on, VisitTask.id)).all()
-    forms = {t.id: (form if t.id == task.id else CloseForm(prefix=f"t{t.id}", formdata=None))
-             for t in tasks if t.closed_on is None}
-    return render_template("care/overview.html", tasks=tasks, forms=forms, today=today,
-                           outcome_labels=OUTCOME_LABELS, colour_labels=COLOUR_LABELS), 422
+    return render_overview(visit_form=(task.id, form)), 422
 
 
 def _translate_care_error(exc: CareError) -> str:
@@ -271,3 +278,7 @@ def health_check():
         SwapRequest.appointment_id == current.id, SwapRequest.status == "pending")).all() if current else []
     return render_template("care/health_check.html", appointment=current, form=form, pending=pending,
                            half_labels=HALF_LABELS, status_labels=STATUS_LABELS), status
+
+
+# Overtime, care items and life events: pages on this blueprint, kept in their own module.
+from service.care import overtime_web  # noqa: E402,F401

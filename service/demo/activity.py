@@ -262,8 +262,34 @@ def _seed_care(api: _Api, office: _Office, hr: int, today: date, working) -> dic
         "notice": "请按分配时段空腹前往区人民医院体检中心，携带身份证。如需调换请在系统中申请。",
         "days": days})
     job = api.post(f"/api/care/campaigns/{campaign['id']}/assign", hr, expect=202)
+    overtime, event = _seed_overtime_and_events(api, office, patient, chief, today, working)
     return {"cases": [case["id"], parent_case["id"]], "campaign": campaign["id"], "clinic_days": len(days),
-            "assign_job": job["job_id"]}
+            "assign_job": job["job_id"], "overtime": overtime, "life_event": event}
+
+
+def _seed_overtime_and_events(api: _Api, office: _Office, patient, chief, today: date, working) -> tuple:
+    """A few overtime logs (a late evening confirmed by the chief, a weekend one waiting for the
+    chief, a chief's own log for a staff member) and a wedding reported for the leaders' care."""
+    staff = next(p for p in office.people.values() if p.role == "staff" and p.section_id == chief.section_id
+                 and p.id != patient.id)
+    last_working = today - timedelta(days=1)
+    while not working(last_working):
+        last_working -= timedelta(days=1)
+    last_day_off = today - timedelta(days=1)
+    while working(last_day_off):
+        last_day_off -= timedelta(days=1)
+    late = api.post("/api/care/overtime", staff.id, {"day": last_working.isoformat(), "start_time": "18:00",
+                                                      "end_time": "21:30", "task": "赶写季度工作总结"})
+    api.post(f"/api/care/overtime/{late['id']}/decision", chief.id, {"confirm": True}, expect=200)
+    weekend = api.post("/api/care/overtime", staff.id, {"day": last_day_off.isoformat(), "start_time": "09:00",
+                                                         "end_time": "17:00", "task": "周末值班，处理来信来访"})
+    by_chief = api.post("/api/care/overtime", chief.id, {"person_id": patient.id, "day": last_day_off.isoformat(),
+                                                          "hours": 4, "task": "配合完成数据报送"})
+    kinds = {k["code"]: k["id"] for k in api.get("/api/care/event-kinds", staff.id)}
+    event = api.post("/api/care/life-events", staff.id, {
+        "person_id": staff.id, "kind_id": kinds["wedding"], "occurred_on": (today + timedelta(days=10)).isoformat(),
+        "note": "下月举办婚礼"})
+    return [late["id"], weekend["id"], by_chief["id"]], event["id"]
 
 
 # --------------------------------------------------------------------------------------- rotation

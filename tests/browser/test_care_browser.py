@@ -46,3 +46,51 @@ def test_hr_reports_a_hospital_stay_and_the_leader_closes_the_visit(page, browse
         assert leader.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
     finally:
         phone.close()
+
+
+def test_staff_logs_overtime_on_a_phone_and_the_chief_confirms_it(page, browser, live_server, office, log_in, app):
+    from datetime import timedelta
+
+    from service.care.overtime_rules import DAY_OFF, day_kind
+    from service.clock import unit_today
+    from service.workdays.official import day_info
+
+    with app.app_context():
+        day = unit_today() - timedelta(days=1)
+    while day_kind(*day_info(day)[1::2]) != DAY_OFF:  # the latest weekend day
+        day -= timedelta(days=1)
+
+    phone = browser.new_context(base_url=live_server, locale="zh-CN", viewport={"width": 390, "height": 844},
+                                is_mobile=True)
+    try:
+        staff = phone.new_page()
+        log_in(staff, "SA")
+        staff.goto("/care/")
+        staff.click("#overtime-link")
+        staff.fill("#day", day.isoformat())
+        staff.fill("#start_time", "09:00")
+        # Both the times and the hours: the error shows next to the hours.
+        staff.fill("#hours", "8")
+        staff.fill("#task", "周末值班")
+        staff.click("#submit")
+        expect(staff.locator("p.error#hours-error")).to_be_visible()
+        staff.fill("#hours", "")
+        staff.fill("#end_time", "17:00")
+        staff.click("#submit")
+        expect(staff.locator("p.flash")).to_be_visible()
+        expect(staff.locator("section.care-task").first).to_contain_text("周末值班")
+        assert staff.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+    finally:
+        phone.close()
+
+    log_in(page, "CA")
+    page.goto("/care/overtime")
+    card = page.locator("section[id^='confirm-']").first
+    expect(card).to_contain_text("科员甲")
+    card.locator("input[type=submit][name$='confirm']").click()
+    expect(page.locator("p.flash")).to_be_visible()
+    expect(page.locator("section[id^='confirm-']")).to_have_count(0)
+
+    log_in(page, "SA")
+    page.goto("/care/overtime")
+    expect(page.locator("section.care-task .credited").first).to_be_visible()
