@@ -16,7 +16,7 @@ from schemas.care import (
 from service import audit
 from service.api_support import authenticate_api, field_error, get_or_404, paginate, require
 from service.auth.permissions import can, leads
-from service.care.campaigns import check_slot_has_room
+from service.care.campaigns import check_attendance, check_slot_has_room, decide_swap
 from service.care.models import (
     Appointment, ClinicDaySlot, HealthCheckCampaign, HospitalCase, SwapRequest, VisitTask,
 )
@@ -300,12 +300,12 @@ class AppointmentById(MethodView):
             field_error(422, "window_end", _("The window ends before it starts."))
         rebook = False
         if "status" in data:
-            if a.status not in ("booked", "attended", "missed", "follow_up_advised") or a.day is None:
-                field_error(409, "status", _("Nobody can attend an appointment that has no slot."))
-            if a.day > today:
-                field_error(409, "status", _("The appointment is on %(day)s, still ahead.", day=a.day.isoformat()))
-            if data["status"] == "missed" and a.status != "missed":
-                a.missed_on, rebook = a.day, True
+            try:
+                rebook = check_attendance(a, data["status"], today)
+            except CareError as exc:
+                _reject(exc)
+            if rebook:
+                a.missed_on = a.day
         audit.update(a, data, "appointment", a.id)
         db.session.commit()
         if rebook:
@@ -358,29 +358,12 @@ class SwapDecision(MethodView):
         """Approve (the slot must still have room) or reject a swap request"""
         require("write", "healthcheck")
         swap = get_or_404(SwapRequest, swap_id, "swap request")
-        if swap.status != "pending":
-            field_error(409, "approve", _("This request is already approved.") if swap.status == "approved"
-                        else _("This request is already rejected."))
-        decide_swap(swap, data["approve"], g.actor)
+        try:
+            decide_swap(swap, data["approve"], g.actor, unit_today())
+        except CareError as exc:
+            _reject(exc)
         db.session.commit()
         return swap
 
 
-def decide_swap(swap: SwapRequest, approve: bool, actor) -> None:
-    """Apply HR's decision; CareError responses leave the request pending."""
-    a = swap.appointment
-    if approve:
-        if a.status != "booked":
-            field_error(409, "approve", _("The appointment is no longer booked."))
-        try:
-            check_slot_has_room(a, swap.wanted_day, swap.wanted_half, unit_today())
-        except CareError as exc:
-            _reject(CareError(exc.status, "approve", exc.message))
-        a.day, a.half = swap.wanted_day, swap.wanted_half
-    swap.status = "approved" if approve else "rejected"
-    swap.decided_by_id = actor.id
-    audit.record("decide", "swap_request", swap.id, {"status": ["pending", swap.status]})
-
-
-# Overtime, care items and life events: routes on this blueprint, kept in their own module.
 from service.care import overtime_api  # noqa: E402,F401
