@@ -74,6 +74,8 @@ def load_config(instance_path: str) -> dict:
         "OUTBOX_CLAIM_SECONDS": int(os.environ.get("TALKCARE_OUTBOX_CLAIM_SECONDS", 300)),
         "OUTBOX_MAX_ATTEMPTS": int(os.environ.get("TALKCARE_OUTBOX_MAX_ATTEMPTS", 8)),
         "OUTBOX_BACKOFF_SECONDS": int(os.environ.get("TALKCARE_OUTBOX_BACKOFF_SECONDS", 30)),
+        # At most this many SMTP sessions at once across all workers (RQ RateLimit on the relay job).
+        "MAIL_MAX_CONCURRENCY": max(1, int(os.environ.get("TALKCARE_MAIL_MAX_CONCURRENCY", 2))),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": production or _bool(os.environ.get("TALKCARE_SECURE_COOKIES")),

@@ -86,3 +86,18 @@ def test_hr_digest_has_the_unit_summary_and_leaves_out_empty_sections():
     assert [s.key for s in digest.sections] == ["unit_summary"]
     assert build_digest(HR, MONDAY, WeekData(unit_summary=UnitSummary())).empty
     assert build_digest(STAFF, MONDAY, WeekData()).empty
+
+
+def test_a_long_section_shows_the_first_items_and_how_many_more():
+    """The head of a big unit has thousands of talks due: the email lists the most overdue first,
+    at most MAX_ITEMS of them, and says how many more (including those the loader left out)."""
+    from service.digest.content import MAX_ITEMS
+
+    due = [ObligationItem(CHIEF.id, 100 + i, f"p{i}", date(2026, 11, 1), "overdue", days_overdue=i)
+           for i in range(MAX_ITEMS + 12)]
+    digest = build_digest(CHIEF, MONDAY, WeekData(obligations=due, obligations_more={CHIEF.id: 5}))
+    section = digest.section("obligations")
+    assert len(section.items) == MAX_ITEMS and section.more == 12 + 5
+    assert section.items[0].days_overdue == MAX_ITEMS + 11  # the most overdue first
+    short = build_digest(CHIEF, MONDAY, WeekData(obligations=due[:3]))
+    assert short.section("obligations").more == 0

@@ -14,6 +14,8 @@ STAFF_SECTIONS = ("talks", "follow_ups", "rotation", "health_check", "leave")
 LEADER_SECTIONS = ("obligations", "visit_tasks", "team_leave", "section_rotations")
 HR_SECTIONS = ("unit_summary",)
 DUE_AHEAD_DAYS = 14  # a leader sees talks falling due this week and next
+MAX_ITEMS = 30  # per section: the email shows the first ones and "N more" (the head of a big unit
+# has thousands of talks due; an email that long helps nobody and costs the fan-out its speed)
 
 
 @dataclass(frozen=True)
@@ -152,12 +154,28 @@ class WeekData:
     obligations: list = field(default_factory=list)
     visit_tasks: list = field(default_factory=list)
     unit_summary: UnitSummary | None = None
+    obligations_more: dict = field(default_factory=dict)  # talker id -> items the loader left out
+    _index: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def of_person(self, source: str, attr: str, person_id: int) -> list:
+        """Items of ``source`` whose ``attr`` is ``person_id``, through an index built on first use:
+        the lists may hold the whole unit (a leader's team), and a scan per person would make the
+        fan-out quadratic in the size of the unit."""
+        key = (source, attr)
+        index = self._index.get(key)
+        if index is None:
+            index = {}
+            for item in getattr(self, source):
+                index.setdefault(getattr(item, attr), []).append(item)
+            self._index[key] = index
+        return index.get(person_id, [])
 
 
 @dataclass(frozen=True)
 class DigestSection:
     key: str
     items: tuple
+    more: int = 0  # items not shown (beyond MAX_ITEMS)
 
 
 @dataclass(frozen=True)
@@ -212,22 +230,22 @@ def build_digest(person: PersonView, week_start: date, data: WeekData) -> Digest
     found: dict[str, list] = {
         "talks": sorted((t for t in data.talks if me in t.participant_ids
                          and week_start <= t.held_at.date() <= week_end), key=lambda t: (t.held_at, t.talk_id)),
-        "follow_ups": sorted((f for f in data.follow_ups if f.owner_id == me and f.due_on <= week_end),
+        "follow_ups": sorted((f for f in data.of_person("follow_ups", "owner_id", me) if f.due_on <= week_end),
                              key=lambda f: (f.due_on, f.id)),
-        "rotation": sorted((r for r in data.rotations if r.person_id == me
-                            and _overlaps(r.starts, r.returns - timedelta(days=1), week_start, ahead_end)),
+        "rotation": sorted((r for r in data.of_person("rotations", "person_id", me)
+                            if _overlaps(r.starts, r.returns - timedelta(days=1), week_start, ahead_end)),
                            key=lambda r: r.starts),
-        "health_check": sorted((h for h in data.health_checks if h.person_id == me
-                                and week_start <= h.day <= ahead_end), key=lambda h: h.day),
-        "leave": sorted((item for item in data.leave if item.person_id == me
-                         and _overlaps(item.start, item.end, week_start, week_end)), key=lambda i: i.start),
+        "health_check": sorted((h for h in data.of_person("health_checks", "person_id", me)
+                                if week_start <= h.day <= ahead_end), key=lambda h: h.day),
+        "leave": sorted((item for item in data.of_person("leave", "person_id", me)
+                         if _overlaps(item.start, item.end, week_start, week_end)), key=lambda i: i.start),
     }
     if person.access_role in ("leader", "hr") and person.role != "staff":
-        found["obligations"] = [o for o in data.obligations if o.talker_id == me and (
+        found["obligations"] = [o for o in data.of_person("obligations", "talker_id", me) if (
             o.status == "overdue" or (o.status == "due" and o.deadline <= ahead_end))]
         found["obligations"].sort(key=lambda o: (not o.never_talked, -o.days_overdue, o.status != "overdue",
                                                  o.deadline, o.talked_to_id))
-        found["visit_tasks"] = sorted((v for v in data.visit_tasks if v.leader_id == me), key=lambda v: (v.due_on, v.id))
+        found["visit_tasks"] = sorted(data.of_person("visit_tasks", "leader_id", me), key=lambda v: (v.due_on, v.id))
         found["team_leave"] = sorted((item for item in data.leave
                                       if leads_section(person, item.section_id, item.person_id)
                                       and _overlaps(item.start, item.end, week_start, week_end)),
@@ -240,5 +258,8 @@ def build_digest(person: PersonView, week_start: date, data: WeekData) -> Digest
     if person.access_role == "hr" and data.unit_summary is not None and not data.unit_summary.empty:
         found["unit_summary"] = [data.unit_summary]
     order = STAFF_SECTIONS + LEADER_SECTIONS + HR_SECTIONS
-    sections = tuple(DigestSection(key, tuple(found[key])) for key in order if found.get(key))
+    extra = {"obligations": data.obligations_more.get(me, 0)}
+    sections = tuple(DigestSection(key, tuple(found[key][:MAX_ITEMS]),
+                                   max(len(found[key]) - MAX_ITEMS, 0) + extra.get(key, 0))
+                     for key in order if found.get(key))
     return Digest(me, week_start, sections)

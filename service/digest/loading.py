@@ -12,7 +12,7 @@ from datetime import date, timedelta
 from sqlalchemy import func, or_, select
 
 from service.digest.content import (
-    DUE_AHEAD_DAYS, FollowUpItem, HealthCheckItem, LeaveItem, ObligationItem, PersonView, RotationItem,
+    DUE_AHEAD_DAYS, MAX_ITEMS, FollowUpItem, HealthCheckItem, LeaveItem, ObligationItem, PersonView, RotationItem,
     ScheduledTalk, UnitSummary, VisitItem, WeekData,
 )
 from service.extensions import db
@@ -32,15 +32,25 @@ def person_views(people: list[Person], on: date) -> list[PersonView]:
                        frozenset(overseen.get(p.id, ()))) for p in people]
 
 
-def _names() -> tuple[dict[int, str], dict[int, tuple[str, str]]]:
-    """People's names; sections' names as (Chinese, English) pairs: the template picks by language."""
-    people = dict(db.session.execute(select(Person.id, Person.name)).all())
-    sections = {sid: (zh, en or zh) for sid, zh, en in db.session.execute(select(Section.id, Section.name, Section.name_en))}
-    return people, sections
+def _names_of(ids) -> dict[int, str]:
+    """Names of just these people (never the whole register: memory stays per chunk)."""
+    ids = list(set(ids))
+    found: dict[int, str] = {}
+    for start in range(0, len(ids), 5000):
+        found.update(db.session.execute(select(Person.id, Person.name).where(Person.id.in_(ids[start:start + 5000]))).all())
+    return found
 
 
-def load_week(views: list[PersonView], week_start: date, on: date) -> WeekData:
-    """The week of ``week_start`` for the chunk ``views``; ``on`` is the day obligations stand on."""
+def _section_names() -> dict[int, tuple[str, str]]:
+    """Sections' names as (Chinese, English) pairs: the template picks by language."""
+    return {sid: (zh, en or zh) for sid, zh, en in db.session.execute(select(Section.id, Section.name, Section.name_en))}
+
+
+def load_week(views: list[PersonView], week_start: date, on: date, run: dict | None = None) -> WeekData:
+    """The week of ``week_start`` for the chunk ``views``; ``on`` is the day obligations stand on.
+
+    ``run`` (a dict the fan-out keeps across its chunks) holds what is the same for every chunk:
+    the unit's talk obligations, computed once per run rather than once per chunk."""
     from service.care.models import Appointment, HealthCheckCampaign, VisitTask
     from service.leave.models import LeaveKind, LeaveRequest
     from service.rotation.models import RotationPosting, next_month
@@ -54,7 +64,7 @@ def load_week(views: list[PersonView], week_start: date, on: date) -> WeekData:
     ahead_end = week_start + timedelta(days=DUE_AHEAD_DAYS - 1)
     leaders = [v for v in views if v.role != "staff" and v.access_role in ("leader", "hr")]
     any_hr = any(v.access_role == "hr" for v in views)
-    names, section_names = _names()
+    section_names = _section_names()
 
     # Talks scheduled this week with anyone of the chunk: one query, participants included.
     talks: dict[int, dict] = {}
@@ -67,9 +77,10 @@ def load_week(views: list[PersonView], week_start: date, on: date) -> WeekData:
         t = talks.setdefault(talk_id, {"held_at": held_at, "place": place, "kind": kind, "ids": set(), "talkers": []})
         t["ids"].add(person_id)
         if role == "talker":
-            t["talkers"].append(names.get(person_id, ""))
-    data.talks = [ScheduledTalk(i, t["held_at"], t["place"], t["kind"], frozenset(t["ids"]), tuple(t["talkers"]))
-                  for i, t in talks.items()]
+            t["talkers"].append(person_id)
+    names = _names_of(pid for t in talks.values() for pid in t["talkers"])
+    data.talks = [ScheduledTalk(i, t["held_at"], t["place"], t["kind"], frozenset(t["ids"]),
+                                tuple(names.get(pid, "") for pid in t["talkers"])) for i, t in talks.items()]
 
     data.follow_ups = [FollowUpItem(*row) for row in db.session.execute(
         select(FollowUp.id, FollowUp.talk_id, FollowUp.owner_id, FollowUp.description, FollowUp.due_on)
@@ -82,7 +93,9 @@ def load_week(views: list[PersonView], week_start: date, on: date) -> WeekData:
                        RotationPosting.month <= ahead_end]
     if not leaders:
         rotation_filter.append(RotationPosting.person_id.in_(ids))
-    for r in db.session.scalars(select(RotationPosting).where(*rotation_filter)):
+    postings = db.session.scalars(select(RotationPosting).where(*rotation_filter)).all()
+    names = _names_of(r.person_id for r in postings)
+    for r in postings:
         data.rotations.append(RotationItem(
             r.person_id, names.get(r.person_id, ""), r.home_section_id, section_names.get(r.home_section_id, ("", "")),
             r.host_section_id, section_names.get(r.host_section_id, ("", "")), r.month, next_month(r.month)))
@@ -114,18 +127,45 @@ def load_week(views: list[PersonView], week_start: date, on: date) -> WeekData:
                                 .join(VisitTask.case).join(Person, Person.id == _patient_id())
                                 .where(VisitTask.leader_id.in_(leader_ids), VisitTask.closed_on.is_(None)))]
     if leaders or any_hr:
-        overdue = Counter()
-        leader_ids = {v.id for v in leaders}
-        for o in _obligations(on):
-            if o.status == "overdue":
-                overdue[o.talker_id] += 1
-            if o.talker_id in leader_ids and o.status in ("due", "overdue") and (
-                    o.status == "overdue" or o.deadline <= ahead_end):
-                data.obligations.append(ObligationItem(o.talker_id, o.talked_to_id, names.get(o.talked_to_id, ""),
-                                                       o.deadline, o.status, o.days_overdue, o.never_talked))
+        unit = run.get("obligations") if run is not None else None
+        if unit is None:
+            unit = _unit_obligations(on, ahead_end)
+            if run is not None:
+                run["obligations"] = unit
+        by_talker, more, overdue = unit
+        for v in leaders:
+            data.obligations.extend(by_talker.get(v.id, ()))
+            if more.get(v.id):
+                data.obligations_more[v.id] = more[v.id]
         if any_hr:
-            data.unit_summary = _unit_summary(overdue, names, on)
+            if run is not None and "unit_summary" in run:
+                data.unit_summary = run["unit_summary"]
+            else:
+                data.unit_summary = _unit_summary(overdue, on)
+                if run is not None:
+                    run["unit_summary"] = data.unit_summary
     return data
+
+
+def _unit_obligations(on: date, ahead_end: date):
+    """Every talker's red/blue obligations in the digest's window, in the digest's order, the first
+    ``MAX_ITEMS`` each (with how many more), and the unit's overdue counts per talker."""
+    overdue: Counter = Counter()
+    found: dict[int, list] = {}
+    for o in _obligations(on):
+        if o.status == "overdue":
+            overdue[o.talker_id] += 1
+        if o.status == "overdue" or (o.status == "due" and o.deadline <= ahead_end):
+            found.setdefault(o.talker_id, []).append(o)
+    by_talker, more = {}, {}
+    for talker_id, items in found.items():
+        items.sort(key=lambda o: (not o.never_talked, -o.days_overdue, o.status != "overdue", o.deadline, o.talked_to_id))
+        by_talker[talker_id], more[talker_id] = items[:MAX_ITEMS], max(len(items) - MAX_ITEMS, 0)
+    names = _names_of(o.talked_to_id for items in by_talker.values() for o in items)
+    by_talker = {tid: [ObligationItem(o.talker_id, o.talked_to_id, names.get(o.talked_to_id, ""), o.deadline,
+                                      o.status, o.days_overdue, o.never_talked) for o in items]
+                 for tid, items in by_talker.items()}
+    return by_talker, more, overdue
 
 
 def _hospital():
@@ -146,11 +186,13 @@ def _obligations(on: date):
     return obligations(on)
 
 
-def _unit_summary(overdue: Counter, names: dict[int, str], on: date) -> UnitSummary:
+def _unit_summary(overdue: Counter, on: date) -> UnitSummary:
     from service.care.models import Appointment, HealthCheckCampaign
     from service.outbox.models import OutboxMessage
 
-    by_leader = tuple(sorted(((names.get(pid, ""), n) for pid, n in overdue.items()), key=lambda x: (-x[1], x[0])))
+    top = sorted(overdue.items(), key=lambda x: (-x[1], x[0]))[:MAX_ITEMS]  # the dashboard has the rest
+    names = _names_of(pid for pid, _ in top)
+    by_leader = tuple(sorted(((names.get(pid, ""), n) for pid, n in top), key=lambda x: (-x[1], x[0])))
     campaign = db.session.scalar(select(HealthCheckCampaign).where(HealthCheckCampaign.year == on.year)
                                  .order_by(HealthCheckCampaign.id.desc()).limit(1))
     counts: tuple = ()

@@ -16,7 +16,7 @@ from service.digest.loading import load_week, person_views
 from service.digest.preferences import digest_settings, preferences_of
 from service.digest.schedule import is_send_time, iso_week_label, week_start
 from service.extensions import db
-from service.outbox import queue_email
+from service.outbox import queue_emails
 from service.outbox.models import OutboxMessage
 from service.people.models import Person
 
@@ -38,6 +38,7 @@ def send_weekly_digests(day: date, hour: int | None = None, chunk_size: int = CH
                         settings.send_hour, working):
         return {**counts, "skipped": "not the send time"}
     monday = week_start(day)
+    run: dict = {}  # what every chunk shares (the unit's talk obligations), computed once
     last_id = 0
     while True:
         people = db.session.scalars(select(Person).where(
@@ -57,15 +58,16 @@ def send_weekly_digests(day: date, hour: int | None = None, chunk_size: int = CH
         todo = [p for p in todo if prefs[p.id].weekly_email]
         if todo:
             views = person_views(todo, day)
-            data = load_week(views, monday, day)
+            data = load_week(views, monday, day, run)
+            emails = []
             for person, view in zip(todo, views):
                 digest = build_digest(view, monday, data)
                 if digest.empty and not prefs[person.id].nothing_due_note:
                     counts["nothing_due"] += 1
                     continue
-                if queue_email(person, "weekly", "weekly", weekly_key(person.id, day), digest=digest):
-                    counts["queued"] += 1
-                else:
-                    counts["already"] += 1
+                emails.append((person, "weekly", "weekly", weekly_key(person.id, day), {"digest": digest}))
+            written = queue_emails(emails)  # one statement per chunk; a racing run's rows win
+            counts["queued"] += written
+            counts["already"] += len(emails) - written
         db.session.commit()  # one transaction per chunk: a crash keeps the chunks already written
     return counts
