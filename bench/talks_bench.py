@@ -497,6 +497,30 @@ def in_process(app, ids, token, today, profile: bool, profile_who: str | None, b
         r = api.post("/api/talks", data=talk_body(ids, members[0], ids["chief"], today - timedelta(days=1)),
                      headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
         out["queries"]["POST /api/talks"] = (len(statements), r.status_code)
+
+        # The whole unit, in process: HR's dashboard (everyone's obligations for the coverage
+        # heatmap) and all obligations for one date from the database (default one-year horizon).
+        hr = app.test_client()
+        page = hr.get("/login").get_data(as_text=True)
+        assert hr.post("/login", data={"employee_no": f"E{ids['hr']:05d}", "password": PASSWORD,
+                                       "csrf_token": CSRF.search(page).group(1)}).status_code == 302
+        hr_ms = []
+        for _ in range(2):
+            statements.clear()
+            t0 = time.perf_counter()
+            r = hr.get("/talks/")
+            hr_ms.append((time.perf_counter() - t0) * 1000)
+        out["queries"]["GET /talks/ (HR)"] = (len(statements), r.status_code)
+        from service.talks.loading import obligations
+
+        all_s = []
+        for _ in range(2):
+            with app.test_request_context():
+                t0 = time.perf_counter()
+                n_all = len(obligations(today))
+                all_s.append(time.perf_counter() - t0)
+                db.session.remove()
+        out["unit"] = {"hr_ms": hr_ms, "all_s": all_s, "n_all": n_all}
     finally:
         event.remove(engine, "before_cursor_execute", on_execute)
         event.remove(engine, "after_cursor_execute", after_execute)
@@ -601,7 +625,7 @@ def main(argv=None) -> int:
         sessions = {who: dashboard_session(talkcare.port, f"E{ids[who]:05d}") for who in ("deputy", "chief")}
         warm = {who: warm_dashboard(s, args.dashboard_warmup) for who, s in sessions.items()}
         reserve_post = 2 * (args.warmup + args.duration) + 8
-        reserve_inproc = 12 + (1.6 if not args.no_profile else 1.0) * max(warm.values()) + min(warm.values())
+        reserve_inproc = 45 + (1.6 if not args.no_profile else 1.0) * max(warm.values()) + min(warm.values())
         dash = {}
         for k, who in enumerate(("deputy", "chief")):
             left = deadline - time.monotonic() - reserve_post - reserve_inproc
@@ -700,6 +724,12 @@ def main(argv=None) -> int:
             + ". Slowest statements (execute only, fetch not included): " + "; ".join(
                 f"{who}: " + ", ".join(f"{ms:.0f} ms `{st}...`" for ms, st in rows)
                 for who, rows in inproc.get("slowest", {}).items()) + ".",
+            f"The whole unit, in process (after the POST rows): HR's dashboard `GET /talks/` (coverage of "
+            f"everyone, six months) {', '.join(f'{ms:,.0f}' for ms in inproc['unit']['hr_ms'])} ms; all "
+            f"{inproc['unit']['n_all']:,} obligations for one date from the database (`loading.obligations(today)`, "
+            f"one-year horizon: rules, register, two years of talks, triggers, the core, red-letter order) "
+            f"{', '.join(f'{s_:.2f}' for s_ in inproc['unit']['all_s'])} s (goal <= 2 s; the core alone: "
+            f"bench/obligations_bench.py).",
             f"Measured {datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}; whole run "
             f"{time.monotonic() - t_start:.0f} s.",
         ]

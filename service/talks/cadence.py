@@ -39,7 +39,7 @@ from collections.abc import Hashable, Iterable, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 from typing import NamedTuple
 
 from service.talks.periods import FREQUENCIES, periods_overlapping
@@ -211,6 +211,33 @@ class TalkIndex:
                         except KeyError:
                             pairs[(t, p)] = [entry]
             self._pairs = pairs
+
+    @classmethod
+    def from_rows(cls, rows: Iterable[tuple], talker_id: Hashable | None = None) -> "TalkIndex":
+        """The same index from plain rows ``(talk_id, date, kind, collective, talker_ids,
+        talked_to_ids)`` (ids distinct within a row), without a ``TalkHeld`` per talk: the
+        database path, where 300,000 frozen dataclasses cost more than the index itself.
+        Same-day talks keep input order, as in the constructor."""
+        index = cls.__new__(cls)
+        with _collector_paused():
+            rows = list(rows)
+            if any(rows[i][1] > rows[i + 1][1] for i in range(len(rows) - 1)):
+                rows.sort(key=itemgetter(1))
+            pairs: dict[tuple, list[tuple]] = {}
+            for talk_id, day, kind, collective, talkers, talked_to in rows:
+                if talker_id is not None:
+                    if talker_id not in talkers:
+                        continue
+                    talkers = (talker_id,)
+                entry = (day.toordinal(), kind, collective or len(talked_to) > 1, talk_id)
+                for t in talkers:
+                    for p in talked_to:
+                        try:
+                            pairs[(t, p)].append(entry)
+                        except KeyError:
+                            pairs[(t, p)] = [entry]
+            index._pairs = pairs
+        return index
 
     def get(self, talker_id: Hashable, talked_to_id: Hashable) -> list[tuple] | None:
         """The pair's talks as ``(ordinal, kind, is_group, talk_id)``, or ``None`` if they never talked."""

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, CheckConstraint, DateTime, ForeignKey, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON, CheckConstraint, DateTime, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from service.clock import now_utc
@@ -105,7 +107,8 @@ class Talk(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(40), index=True)
     status: Mapped[str] = mapped_column(String(16), default="held")
-    held_at: Mapped[datetime] = mapped_column(DateTime(timezone=False))  # the unit's local time, to the minute
+    # The unit's local time, to the minute; indexed for "the latest talks" lists.
+    held_at: Mapped[datetime] = mapped_column(DateTime(timezone=False), index=True)
     held_on: Mapped[date] = mapped_column(index=True)  # the day, for cadence and filters
     duration_minutes: Mapped[int]
     place: Mapped[str] = mapped_column(String(120))
@@ -165,6 +168,8 @@ class TalkParticipant(db.Model):
     __table_args__ = (
         UniqueConstraint("talk_id", "person_id", "role", name="one_role_each"),
         CheckConstraint("role in ('talker','talked_to','recorder','present')", name="role_known"),
+        # A leader's own talks (cadence, dashboards) without touching the talk rows of others.
+        Index("ix_talk_participant_person_role_talk", "person_id", "role", "talk_id"),
     )
 
 

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from service import audit
 from service.extensions import db
 from service.people.models import Person
-from service.talks.loading import kind_codes, talk_settings
+from service.talks.loading import kind_known, talk_settings
 from service.talks.models import (
     CONTENT_FIELDS, FollowUp, Talk, TalkAttachment, TalkParticipant, TalkSignoff, TalkVersion,
 )
@@ -40,10 +40,29 @@ def content_readers(talk: Talk) -> Talk:
     return talk
 
 
-def _people(ids, field: str) -> list[Person]:
+def _named_ids(data: dict) -> list[int]:
+    """Every person id a record's data names (roles and follow-up owners), for one query."""
+    ids = []
+    for field in ROLE_FIELDS.values():
+        value = data.get(field)
+        if value is not None:
+            ids.extend([value] if isinstance(value, int) else value)
+    ids.extend(item.get("owner_id") for item in data.get("follow_ups") or ())
+    return ids
+
+
+def _load_people(ids) -> dict[int, Person]:
+    """The people with these ids, in one query (rather than one query per person)."""
+    ids = sorted({i for i in ids if isinstance(i, int)})
+    if not ids:
+        return {}
+    return {p.id: p for p in db.session.scalars(select(Person).where(Person.id.in_(ids))).unique()}
+
+
+def _people(ids, field: str, known: dict[int, Person]) -> list[Person]:
     found = []
     for pid in dict.fromkeys(ids):
-        person = db.session.get(Person, pid)
+        person = known.get(pid) or db.session.get(Person, pid)
         if person is None:
             raise TalkError(field, _("No person with id %(id)s.", id=pid))
         if not person.active:
@@ -56,14 +75,15 @@ def _check(data: dict, actor, today: date, talk: Talk | None = None) -> dict[str
     """The participants by role, after the checks the schema cannot make."""
     get = lambda name, default=None: data.get(name, getattr(talk, name, default) if talk else default)  # noqa: E731
     kind = get("kind")
-    if kind is not None and ("kind" in data or talk is None) and kind not in kind_codes():
+    if kind is not None and ("kind" in data or talk is None) and not kind_known(kind):
         raise TalkError("kind", _("Unknown talk kind %(kind)s.", kind=kind))
+    known = _load_people(_named_ids(data))
     roles = {}
     for role, field in ROLE_FIELDS.items():
         if field in data:
             value = data[field]
             ids = [] if value is None else ([value] if isinstance(value, int) else value)
-            roles[role] = _people(ids, field)
+            roles[role] = _people(ids, field, known)
         else:
             roles[role] = talk.people(role) if talk else []
     if not roles["talker"]:
@@ -100,7 +120,7 @@ def _set_participants(talk: Talk, roles: dict[str, list[Person]]) -> None:
 def _add_follow_ups(talk: Talk, items: list[dict]) -> None:
     participants = {p.person_id for p in talk.participants}
     for i, item in enumerate(items):
-        owner = db.session.get(Person, item["owner_id"])
+        owner = db.session.get(Person, item["owner_id"])  # loaded by _check: no query
         if owner is None or not owner.active:
             raise TalkError(f"follow_ups.{i}.owner_id", _("No active person with id %(id)s.", id=item["owner_id"]))
         if owner.id not in participants:
@@ -115,6 +135,8 @@ def create_talk(data: dict, actor, today: date) -> Talk:
     talk = Talk(kind=data["kind"], status=data.get("status", "held"), held_at=held_at, held_on=held_at.date(),
                 duration_minutes=data["duration_minutes"], place=data["place"], topic=data["topic"],
                 collective=data.get("collective", False), version=1, created_by_id=actor.id)
+    # A new talk has none of these: say so, or reading them for the response queries for them.
+    talk.signoffs, talk.attachments, talk.follow_ups = [], [], []
     _set_participants(talk, roles)
     talk.versions.append(TalkVersion(number=1, edited_by_id=actor.id,
                                      **{f: data.get(f) or "" for f in CONTENT_FIELDS}))

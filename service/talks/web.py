@@ -13,7 +13,8 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from sqlalchemy import select
+from sqlalchemy import or_, select
+from sqlalchemy.orm import selectinload
 from wtforms import (
     BooleanField, DateField, DateTimeLocalField, IntegerField, SelectField, StringField, SubmitField, TextAreaField,
     TimeField,
@@ -26,7 +27,7 @@ from service.extensions import db
 from service.people.models import Person, Section
 from service.talks.access import may_read_content, read_content, visible_talks
 from service.talks.cadence import STATUS_COLOURS
-from service.talks.loading import kind_labels, obligations
+from service.talks.loading import kind_labels, obligations, talk_settings
 from service.talks.models import CONTENT_FIELDS, FollowUp, Talk
 from service.talks.records import content_readers, MAX_ATTACHMENT_BYTES, TalkError, attach, create_talk, sign_talk, update_talk
 
@@ -141,13 +142,50 @@ def _show_error(form: TalkForm, exc: TalkError) -> None:
     field.errors = list(field.errors) + [exc.message]
 
 
-def _picker_people() -> list[Person]:
-    return db.session.scalars(select(Person).where(Person.left_on.is_(None)).order_by(Person.employee_no)).unique().all()
+PICKER_LIMIT = 20
+
+
+def _picker_people(text: str = "", limit: int = PICKER_LIMIT) -> list:
+    """Active people whose employee number or name starts with ``text`` (or whose name contains
+    it), at most ``limit``, as rows (id, employee_no, name, section name, post): the picker
+    searches, it never lists the whole unit."""
+    stmt = (select(Person.id, Person.employee_no, Person.name, Section.name.label("section"), Person.post)
+            .outerjoin(Section, Section.id == Person.section_id).where(Person.left_on.is_(None)))
+    text = text.strip()
+    if text:
+        escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        stmt = stmt.where(or_(Person.employee_no.ilike(escaped + "%", escape="\\"),
+                              Person.name.like("%" + escaped + "%", escape="\\")))
+    return db.session.execute(stmt.order_by(Person.employee_no).limit(limit)).all()
+
+
+def _named_in(form) -> list:
+    """The people already named in the form's picker fields, for the picker's first options."""
+    words = {item.strip().split()[0] for name in ("talkers", "talked_to", "recorder", "present", "fu_owner")
+             for item in SPLIT.split(getattr(form, name).data or "") if item.strip()}
+    if not words:
+        return []
+    return db.session.execute(
+        select(Person.id, Person.employee_no, Person.name, Section.name.label("section"), Person.post)
+        .outerjoin(Section, Section.id == Person.section_id)
+        .where(Person.left_on.is_(None), Person.employee_no.in_(sorted(words))).order_by(Person.employee_no)).all()
 
 
 def _render_form(form, talk=None):
-    return render_template("talks/form.html", form=form, talk=talk, people=_picker_people(),
+    return render_template("talks/form.html", form=form, talk=talk, people=_named_in(form),
                            max_mb=MAX_ATTACHMENT_BYTES // (1024 * 1024))
+
+
+@bp.route("/people.json")
+@login_required
+def picker():
+    """The person picker's search: active people matching ``q`` (number or name), at most 20."""
+    if not can(current_user, "read", "person"):
+        abort(403)
+    q = (request.args.get("q") or "")[:80]
+    rows = _picker_people(q) if q.strip() else []
+    return {"people": [{"id": r.id, "label": f"{r.employee_no} {r.name}",
+                        "detail": " ".join(x for x in (r.section, r.post) if x)} for r in rows]}
 
 
 def _kind_choices(form: TalkForm) -> None:
@@ -329,6 +367,16 @@ def coverage(found, months: list[date], key) -> dict:
     return cells
 
 
+def _names(ids) -> dict:
+    """{id: row with .name} of the active people among ``ids`` (only those the page shows)."""
+    ids = sorted(set(ids))
+    found = {}
+    for i in range(0, len(ids), 900):  # stay below SQLite's bound-parameter limit
+        found.update((r.id, r) for r in db.session.execute(select(Person.id, Person.name).where(
+            Person.id.in_(ids[i:i + 900]), Person.left_on.is_(None))))
+    return found
+
+
 @bp.route("/")
 @login_required
 def dashboard():
@@ -336,29 +384,37 @@ def dashboard():
     me = current_user
     months = _months(today, 6)
     since = months[0]
+    settings = talk_settings()  # noqa: F841 - held for the request, so that later reads find it in the session
+    kinds = kind_labels(_locale())
+    # Only the leader's own (talker, talked-to) pairs are computed (see loading.obligations).
     mine = obligations(today, me.id, since=since) if me.role in ("head", "deputy", "chief") else []
-    names = {p.id: p for p in _picker_people()}
     due_list = [o for o in mine if o.status != "done" and o.period_end >= today.replace(day=1) - timedelta(days=31)
                 or o.status == "overdue"]
     people_ids = list(dict.fromkeys(o.talked_to_id for o in mine))
     cells = coverage(mine, months, key=lambda o: o.talked_to_id)
     follow_ups = db.session.scalars(select(FollowUp).where(FollowUp.owner_id == me.id)
                                     .order_by(FollowUp.done_on.is_not(None), FollowUp.due_on)).all()
-    recent = db.session.scalars(visible_talks(me).order_by(Talk.held_at.desc()).limit(20)).unique().all()
+    recent = db.session.scalars(visible_talks(me).options(selectinload(Talk.participants), selectinload(Talk.signoffs))
+                                .order_by(Talk.held_at.desc(), Talk.id.desc()).limit(20)).unique().all()
     to_sign = [t for t in recent if me.id in t.ids("talked_to") and me.id not in t.signed_by() and t.status == "held"]
     hr = _hr_view(today, months) if me.access_role == "hr" else None
+    names = _names([*people_ids, *(o.talked_to_id for o in due_list[:100]), *(hr["leaders_shown"] if hr else ())])
+    page = render_template("talks/dashboard.html", due_list=due_list[:100], people_ids=people_ids, names=names,
+                           months=months, month_keys=[m.strftime("%Y-%m") for m in months], cells=cells,
+                           follow_ups=follow_ups, recent=recent, to_sign=to_sign, today=today,
+                           # Translated once: a lazy label is translated again at each of ~2,000 cells.
+                           status_labels={k: str(v) for k, v in STATUS_LABELS.items()}, colours=STATUS_COLOURS,
+                           kinds=kinds, hr=hr)
+    # After rendering: a commit expires every loaded object, and the page would reload each one.
     db.session.commit()
-    return render_template("talks/dashboard.html", due_list=due_list[:100], people_ids=people_ids, names=names,
-                           months=months, cells=cells, follow_ups=follow_ups, recent=recent, to_sign=to_sign,
-                           today=today, status_labels=STATUS_LABELS, colours=STATUS_COLOURS,
-                           kinds=kind_labels(_locale()), hr=hr)
+    return page
 
 
 def _hr_view(today: date, months: list[date]) -> dict:
     """The unit's coverage: sections x months (share done), overdue counts by leader, a trend."""
     found = obligations(today, since=months[0])
     sections = db.session.scalars(select(Section).order_by(Section.code)).all()
-    section_of = {p.id: p.section_id for p in _picker_people()}
+    section_of = dict(db.session.execute(select(Person.id, Person.section_id).where(Person.left_on.is_(None))).all())
     done, total = defaultdict(int), defaultdict(int)
     month_done, month_total = defaultdict(int), defaultdict(int)
     overdue_by_leader = defaultdict(int)
@@ -378,7 +434,8 @@ def _hr_view(today: date, months: list[date]) -> dict:
     heat = {k: (done[k], total[k]) for k in total}
     trend = [(m, round(100 * month_done[m] / month_total[m]) if month_total[m] else None) for m in months]
     leaders = sorted(overdue_by_leader.items(), key=lambda kv: -kv[1])
-    return {"sections": sections, "heat": heat, "trend": trend, "leaders": leaders}
+    return {"sections": sections, "heat": heat, "trend": trend, "leaders": leaders,
+            "leaders_shown": [leader_id for leader_id, _n in leaders]}
 
 
 # ----------------------------------------------------------------------------------- iCal feed
