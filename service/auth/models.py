@@ -37,3 +37,18 @@ class ApiToken(db.Model):
         """Create a token row and return it with the clear token (to show once)."""
         clear = TOKEN_PREFIX + secrets.token_urlsafe(32)
         return ApiToken(person_id=person_id, name=name, scope=scope, token_hash=hash_token(clear)), clear
+
+
+class PasswordLink(db.Model):
+    """The state of a person's set-password links (welcome and reset): one row per person.
+
+    A link carries ``version``; issuing a new link raises it, so every older link stops working.
+    Setting a password ends every link too (links also carry a fragment of the password hash).
+    The send times are the per-person limits on how often such emails go out.
+    """
+    __tablename__ = "password_link"
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), primary_key=True)
+    version: Mapped[int] = mapped_column(default=0)
+    sent_at: Mapped[datetime | None]  # last welcome link (on creation or re-sent by HR)
+    sent_to: Mapped[str | None] = mapped_column(String(254))
+    reset_sent_at: Mapped[datetime | None]  # last self-service reset link

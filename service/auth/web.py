@@ -7,11 +7,14 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
-from wtforms import PasswordField, SelectField, StringField, SubmitField
+from wtforms import BooleanField, PasswordField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from service import audit
-from service.auth.accounts import MIN_PASSWORD, password_ok, person_for_token, set_password
+from service.auth.accounts import (
+    MIN_PASSWORD, RESET_MAX_AGE, link_for_token, live_api_tokens, password_ok, request_password_reset,
+    revoke_api_tokens, set_password,
+)
 from service.auth.models import ApiToken
 from service.auth.permissions import can
 from service.clock import now_utc
@@ -34,6 +37,16 @@ class PasswordForm(FlaskForm):
     confirm = PasswordField(_l("Repeat the password"), validators=[
         DataRequired(), EqualTo("password", message=_l("The two passwords differ."))])
     submit = SubmitField(_l("Set password"))
+
+
+class ResetPasswordForm(PasswordForm):
+    revoke_tokens = BooleanField(_l("Also revoke my API tokens (do this if someone else may have used my account)"),
+                                 default=True)
+
+
+class ForgotPasswordForm(FlaskForm):
+    ident = StringField(_l("Employee number or email"), validators=[DataRequired(), Length(max=254)])
+    submit = SubmitField(_l("Send me a link"))
 
 
 class TokenForm(FlaskForm):
@@ -79,17 +92,50 @@ def logout():
 
 @bp.route("/set-password/<token>", methods=["GET", "POST"])
 def set_password_page(token):
-    person = person_for_token(token)
-    if person is None:
+    """Set a password through a welcome or reset link. Setting it ends the link (single use), every
+    other link, and every session of the person (sessions carry a fragment of the password hash)."""
+    link = link_for_token(token)
+    if link is None:
         return render_template("auth/link_invalid.html"), 410
-    form = PasswordForm()
+    person = link.person
+    tokens = live_api_tokens(person) if link.purpose == "reset" else []
+    form = ResetPasswordForm() if tokens else PasswordForm()
     if form.validate_on_submit():
         set_password(person, form.password.data)
-        audit.record("set_password", "person", person.id, actor=person, via="web")
+        audit.record("reset_password" if link.purpose == "reset" else "set_password", "person", person.id,
+                     actor=person, via="web")
+        if tokens and form.revoke_tokens.data:
+            revoked = revoke_api_tokens(person)
+            audit.record("revoke", "api_token", None, {"tokens": [None, revoked]}, actor=person, via="web")
         db.session.commit()
+        if current_user.is_authenticated and current_user.id == person.id:
+            logout_user()  # the session of the old password ends here too
         flash(_("Your password is set. Please log in."), "info")
         return redirect(url_for("auth.login"))
-    return render_template("auth/set_password.html", form=form, person=person)
+    return render_template("auth/set_password.html", form=form, person=person, purpose=link.purpose,
+                           tokens=tokens)
+
+
+def _reset_limit() -> str:
+    return current_app.config.get("PASSWORD_RESET_RATE_LIMIT", "5 per 15 minutes")
+
+
+@bp.route("/forgot-password", methods=["GET", "POST"])
+@limiter.limit(_reset_limit, methods=["POST"],
+               error_message="Too many requests for a password link; wait a quarter of an hour.")
+def forgot_password():
+    """Ask for a reset link. The answer is the same whether or not the account exists."""
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        person = request_password_reset(form.ident.data)
+        if person is not None:
+            # Whoever asked is not known (not logged in): the entry keeps the address it came from.
+            audit.record("request_reset", "person", person.id, via="web")
+        db.session.commit()
+        return render_template("auth/forgot_password_sent.html",
+                               minutes=int(RESET_MAX_AGE.total_seconds() // 60))
+    status = 422 if request.method == "POST" else 200
+    return render_template("auth/forgot_password.html", form=form), status
 
 
 @bp.route("/language/<code>", methods=["POST"])
