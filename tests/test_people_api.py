@@ -111,3 +111,18 @@ def test_an_unchanged_patch_writes_no_history(hr_api, office):
     pid = office["staff_a"]
     hr_api.patch(f"/api/people/{pid}", json={"section_id": office["section_a"], "role": "staff"})
     assert len(hr_api.get(f"/api/people/{pid}/history").json) == 1
+
+
+def test_changing_relatives_keeps_the_rows_of_those_who_stay(hr_api, office):
+    """Care cases point at relative rows: an edit keeps the rows of relatives it does not change."""
+    pid = office["staff_a"]
+    r = hr_api.patch(f"/api/people/{pid}", json={"relatives": [{"name": "王建国", "relation": "parent"}]})
+    assert r.status_code == 200, r.json
+    (first,) = r.json["relatives"]
+    r = hr_api.patch(f"/api/people/{pid}", json={"relatives": [
+        {"name": "王建国", "relation": "parent"}, {"name": "李梅", "relation": "spouse"}]})
+    assert r.status_code == 200, r.json
+    ids = {(x["name"], x["relation"]): x["id"] for x in r.json["relatives"]}
+    assert ids[("王建国", "parent")] == first["id"] and len(ids) == 2
+    r = hr_api.patch(f"/api/people/{pid}", json={"relatives": [{"name": "李梅", "relation": "spouse"}]})
+    assert [x["id"] for x in r.json["relatives"]] == [ids[("李梅", "spouse")]]

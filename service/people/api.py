@@ -17,9 +17,9 @@ from service.api_support import authenticate_api, field_error, get_or_404, pagin
 from service.auth.permissions import can
 from service.clock import unit_today
 from service.extensions import db
-from service.people.models import Oversight, Person, Posting, Section, holds_on_clause
+from service.people.models import Person, Posting, Section, holds_on_clause
 from service.people.register import (
-    FieldError, apply_person, birthday_of, export_people_csv, import_people_csv, snapshot,
+    FieldError, apply_person, birthday_of, export_people_csv, import_people_csv, section_in_use, snapshot,
 )
 
 blp = Blueprint("people", __name__, url_prefix="/api", description="Sections and people (the register)")
@@ -102,9 +102,7 @@ class SectionById(MethodView):
         """Delete a section nobody was ever posted to"""
         require("write", "section")
         section = get_or_404(Section, section_id, "section")
-        used = db.session.scalar(select(Posting.id).where(Posting.section_id == section.id).limit(1))
-        used = used or db.session.scalar(select(Oversight.id).where(Oversight.section_id == section.id).limit(1))
-        if used or db.session.scalar(select(Person.id).where(Person.section_id == section.id).limit(1)):
+        if section_in_use(section):
             abort(409, message=_("People are or were posted to or in charge of this section; it stays for the history."))
         audit.record("delete", "section", section.id, {"code": [section.code, None]})
         db.session.delete(section)

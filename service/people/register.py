@@ -99,7 +99,10 @@ def apply_person(data: dict, today: date, person: Person | None = None, reason: 
         if _record_posting(person, posted, effective, "hire" if creating else reason):
             _mirror_posting(person, today)
     if relatives is not None:
-        person.relatives = [Relative(name=r["name"], relation=r["relation"]) for r in relatives]
+        # Keep the rows of relatives that stay (care cases point at them); only the others change.
+        kept = {(r.name, r.relation): r for r in person.relatives}
+        person.relatives = [kept.pop((r["name"], r["relation"]), None) or Relative(name=r["name"], relation=r["relation"])
+                            for r in relatives]
     if oversees is not None:
         _set_oversight(person, set(oversees), effective)
     db.session.flush()
@@ -401,3 +404,13 @@ def _comparable(clean: dict) -> dict:
     if "oversees" in out:
         out["oversees"] = sorted(out["oversees"])
     return out
+
+
+def section_in_use(section: Section) -> bool:
+    """Whether anyone is or was posted to or in charge of the section (the API's delete rule):
+    such a section stays, for the history."""
+    for model, column in ((Posting, Posting.section_id), (Oversight, Oversight.section_id),
+                          (Person, Person.section_id)):
+        if db.session.scalar(select(model.id).where(column == section.id).limit(1)) is not None:
+            return True
+    return False

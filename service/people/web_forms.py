@@ -18,7 +18,7 @@ from wtforms import BooleanField, FieldList, Form, FormField, SelectField, Selec
 
 from service.extensions import db
 from service.labels import RELATION_LABELS, ROLE_LABELS
-from service.people.models import RELATIONS, ROLES, Oversight, Person, Posting, Section
+from service.people.models import RELATIONS, ROLES, Person, Section
 
 MAX_RELATIVES = 50
 BLANK_RELATIVE_ROWS = 2
@@ -297,13 +297,3 @@ def translate_message(message: str) -> str:
         if found:
             return make(found)
     return message
-
-
-def section_in_use(section: Section) -> bool:
-    """Whether anyone is or was posted to or in charge of the section (the API's delete rule):
-    such a section stays, for the history."""
-    for model, column in ((Posting, Posting.section_id), (Oversight, Oversight.section_id),
-                          (Person, Person.section_id)):
-        if db.session.scalar(select(model.id).where(column == section.id).limit(1)) is not None:
-            return True
-    return False

@@ -22,9 +22,9 @@ from service.clock import unit_today
 from service.extensions import db
 from service.outbox.models import OutboxMessage
 from service.people.models import Person, Posting, Section
-from service.people.register import FieldError, apply_person, birthday_of, import_people_csv
+from service.people.register import FieldError, apply_person, birthday_of, import_people_csv, section_in_use
 from service.people.web_forms import (
-    ImportForm, PersonForm, SectionForm, add_blank_relatives, fill_person_form, person_input, section_in_use,
+    ImportForm, PersonForm, SectionForm, add_blank_relatives, fill_person_form, person_input,
     section_input, show_errors, translate_message,
 )
 
