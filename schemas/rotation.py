@@ -35,6 +35,12 @@ def _pair(**kwargs):
     return fields.List(Id(), validate=validate.Length(equal=2), **kwargs)
 
 
+class SectionSendsSchema(Schema):
+    section_id = Id(required=True)
+    sends_per_month = fields.Integer(strict=True, required=True, validate=validate.Range(0, 10),
+                                     metadata={"description": "N for this section (0: it only hosts)"})
+
+
 class RotationRulesSchema(Schema):
     sends_per_month = fields.Integer(strict=True, load_default=1, validate=validate.Range(1, 10),
                                      metadata={"description": "N: people each section sends a month"})
@@ -48,6 +54,9 @@ class RotationRulesSchema(Schema):
                                    metadata={"description": "Waiting this long makes a person's recency cost 0"})
     encouraged_pairs = fields.List(_pair(), load_default=list, validate=validate.Length(max=500),
                                    metadata={"description": "Section pairs [id, id] that should exchange"})
+    sends_by_section = fields.List(fields.Nested(SectionSendsSchema), load_default=list,
+                                   validate=validate.Length(max=2000), metadata={
+        "description": "N for named participating sections; the others send sends_per_month"})
     avoid_pairs = fields.List(_pair(), load_default=list, validate=validate.Length(max=2000), metadata={
         "description": "Relatives who are both staff [person id, person id] (回避): neither is posted "
                        "where the other is chief or deputy in charge"})
@@ -96,6 +105,15 @@ class RotationPlanSchema(Schema):
             if a == b or a not in ids or b not in ids:
                 raise ValidationError({"encouraged_pairs": {index: ["Two different participating sections."]}},
                                       "rules")
+        seen = set()
+        for index, item in enumerate(rules.get("sends_by_section") or []):
+            if item["section_id"] not in ids:
+                raise ValidationError({"sends_by_section": {index: {"section_id": [
+                    "Not a participating section of this plan."]}}}, "rules")
+            if item["section_id"] in seen:
+                raise ValidationError({"sends_by_section": {index: {"section_id": ["Each section once."]}}},
+                                      "rules")
+            seen.add(item["section_id"])
         for index, (a, b) in enumerate(rules.get("avoid_pairs") or []):
             if a == b:
                 raise ValidationError({"avoid_pairs": {index: ["Two different people."]}}, "rules")
@@ -104,8 +122,28 @@ class RotationPlanSchema(Schema):
 class RotationJobSchema(Schema):
     plan_id = fields.Integer()
     job_id = fields.String()
+    kind = fields.String(metadata={"description": "compute (absent), what_if or repair"})
     status = fields.String()
     version = fields.Integer()
+
+
+class RotationJobResultSchema(Schema):
+    """A what-if or repair job and, once finished, its answer.
+
+    what_if: objective_before, objective_after, delta, status, postings (or ``stale`` when the plan
+    was recomputed meanwhile). repair: applied, conflicts, removed, added, status.
+    """
+    plan_id = fields.Integer()
+    job_id = fields.String()
+    kind = fields.String(validate=validate.OneOf(("what_if", "repair")))
+    status = fields.String(metadata={"description": "queued, started, deferred, scheduled, finished or failed"})
+    result = fields.Dict(allow_none=True)
+    error = fields.String(allow_none=True)
+
+
+class RotationRepairRequestSchema(Schema):
+    apply = fields.Boolean(load_default=True, metadata={
+        "description": "Apply the repair (default); false only proposes it"})
 
 
 class RotationPostingSchema(Schema):
@@ -155,16 +193,5 @@ class RotationForbidSchema(Schema):
             raise ValidationError("Name a person_id or a section_id.", "person_id")
 
 
-class RotationWhatIfSchema(Schema):
-    objective_before = fields.Float()
-    objective_after = fields.Float()
-    delta = fields.Float()
-    status = fields.String()
-    postings = fields.List(fields.Dict())
-
-
-class RotationRepairSchema(Schema):
+class RotationConflictsSchema(Schema):
     conflicts = fields.List(fields.Dict())
-    removed = fields.List(fields.Dict())
-    added = fields.List(fields.Dict())
-    status = fields.String(allow_none=True)

@@ -97,6 +97,25 @@ def _run(plan_id):
         return compute_plan(plan.id, plan.version)
 
 
+def _run_job(rot, plan_id, answer):
+    """Run a what-if or repair job as the worker would; then read its answer over the API."""
+    from rq.job import Job
+
+    from service.jobs import queue
+    from workers import rotation as jobs
+
+    assert answer.status_code == 202, answer.get_json()
+    body = answer.get_json()
+    assert answer.headers["Location"].endswith(f"/api/rotation/plans/{plan_id}/jobs/{body['job_id']}")
+    with _APP["app"].test_request_context():
+        job = Job.fetch(body["job_id"], connection=queue().connection)
+        func = getattr(jobs, job.func_name.rsplit(".", 1)[1])
+        func(*job.args, **job.kwargs)
+    r = rot["api"].get(answer.headers["Location"])
+    assert r.status_code == 200 and r.get_json()["status"] == "finished", r.get_json()
+    return r.get_json()["result"]
+
+
 def _plan(rot, plan_id):
     return rot["api"].get(f"/api/rotation/plans/{plan_id}").get_json()
 
@@ -179,6 +198,51 @@ def test_n_per_month_and_host_capacity_k(app, rot):
         for sid in (rot["A"], rot["B"], rot["C"]):
             assert sum(p["home_section_id"] == sid and p["month"] == month for p in postings) == 2
             assert sum(p["host_section_id"] == sid and p["month"] == month for p in postings) <= 2
+
+
+def test_a_section_sends_its_own_n_and_bad_values_name_the_field(app, rot):
+    from service.extensions import db
+    from service.people.models import Section
+    from service.rotation.models import RotationPlan
+
+    with app.app_context():
+        for s in db.session.scalars(select(Section)):
+            s.min_base_staff = 0
+        db.session.commit()
+    own = [{"section_id": rot["A"], "sends_per_month": 2}, {"section_id": rot["C"], "sends_per_month": 0}]
+    plan_id = _create(rot, rules={"host_cap_per_month": 2, "sends_by_section": own})
+    plan = _plan(rot, plan_id)
+    assert plan["status"] == "proposed" and plan["unfilled"] == []
+    postings = _postings(rot, plan_id)
+    for month in (mtext(M1), mtext(M2)):
+        sent = {sid: sum(p["home_section_id"] == sid and p["month"] == month for p in postings)
+                for sid in (rot["A"], rot["B"], rot["C"])}
+        assert sent == {rot["A"]: 2, rot["B"]: 1, rot["C"]: 0}
+    # A may send 3 but keeps a base staff of 2 of its 4 (chief included): one is excused, and said so.
+    with app.app_context():
+        db.session.get(Section, rot["A"]).min_base_staff = 2
+        db.session.commit()
+    plan_id = _create(rot, rules={"host_cap_per_month": 3,
+                                  "sends_by_section": [{"section_id": rot["A"], "sends_per_month": 3}]})
+    plan = _plan(rot, plan_id)
+    assert plan["status"] == "proposed"
+    short = [(u["section_id"], u["missing"], u["rule"], u["excused"]) for u in plan["unfilled"]]
+    assert short == [(rot["A"], 1, "base_staff", True)] * 2
+    before = _count(app, RotationPlan)
+    bad = [
+        ([{"section_id": 99999, "sends_per_month": 1}], "section_id"),
+        ([{"section_id": rot["A"], "sends_per_month": 11}], "sends_per_month"),
+        ([{"section_id": rot["A"], "sends_per_month": "2"}], "sends_per_month"),
+        ([{"section_id": rot["A"]}], "sends_per_month"),
+        ([{"section_id": rot["A"], "sends_per_month": 1}, {"section_id": rot["A"], "sends_per_month": 2}],
+         "section_id"),
+    ]
+    for value, field in bad:
+        r = rot["api"].post("/api/rotation/plans", json=_body(rot, rules={"sends_by_section": value}))
+        assert r.status_code == 422, (value, r.get_json())
+        errors = r.get_json()["errors"]["json"]["rules"]["sends_by_section"]
+        assert field in str(errors), (value, errors)
+    assert _count(app, RotationPlan) == before
 
 
 def test_host_capacity_makes_the_plan_infeasible_with_reasons(app, rot):
@@ -336,10 +400,16 @@ def test_a_pin_that_breaks_a_rule_makes_the_plan_infeasible_and_says_which(app, 
 
 def test_what_if_answers_with_the_cost_of_the_next_best_plan(app, rot):
     plan_id = _create(rot, rules={"encouraged_pairs": [[rot["A"], rot["B"]]], "host_cap_per_month": 2})
-    r = rot["api"].post(f"/api/rotation/plans/{plan_id}/what-if",
-                        json={"section_id": rot["A"], "host_section_id": rot["B"]})
-    assert r.status_code == 200, r.get_json()
-    body = r.get_json()
+    question = {"section_id": rot["A"], "host_section_id": rot["B"]}
+    r = rot["api"].post(f"/api/rotation/plans/{plan_id}/what-if", json=question)
+    assert r.status_code == 202, r.get_json()
+    assert r.get_json()["kind"] == "what_if"
+    queued = rot["api"].get(r.headers["Location"]).get_json()
+    assert queued["status"] == "queued" and queued["result"] is None
+    body = _run_job(rot, plan_id, r)
+    again = rot["api"].post(f"/api/rotation/plans/{plan_id}/what-if", json=question)
+    assert again.status_code == 202  # asked again: the same job, already answered
+    assert (again.get_json()["job_id"], again.get_json()["status"]) == (r.get_json()["job_id"], "finished")
     assert body["delta"] == pytest.approx(body["objective_after"] - body["objective_before"])
     assert body["delta"] >= 1.0 - 1e-9  # A has to go elsewhere: at least one pairing miss a month
     assert not [p for p in body["postings"] if (p["home_section_id"], p["host_section_id"]) == (rot["A"], rot["B"])]
@@ -427,11 +497,20 @@ def test_new_leave_over_a_posting_is_flagged_and_repaired_minimally(app, rot):
         assert check_rotation_conflicts() == 1
     plan = _plan(rot, plan_id)
     assert [(c["rule"], c["detail"]["person_id"]) for c in plan["conflicts"]] == [("on_leave", hit["person_id"])]
-    proposal = api.get(f"/api/rotation/plans/{plan_id}/conflicts").get_json()
+    listed = api.get(f"/api/rotation/plans/{plan_id}/conflicts").get_json()["conflicts"]
+    assert [(c["rule"], c["detail"]["person_id"]) for c in listed] == [("on_leave", hit["person_id"])]
+    proposal = _run_job(rot, plan_id, api.post(f"/api/rotation/plans/{plan_id}/repair", json={"apply": False}))
+    assert proposal["applied"] is False
     assert [x["person_id"] for x in proposal["removed"]] == [hit["person_id"]]
     assert len(proposal["added"]) == 1 and proposal["added"][0]["home_section_id"] == rot["A"]
+    assert _postings(rot, plan_id) == before  # a proposal changes nothing
     r = api.post(f"/api/rotation/plans/{plan_id}/repair")
-    assert r.status_code == 200 and r.get_json()["conflicts"] == []
+    again = api.post(f"/api/rotation/plans/{plan_id}/repair")
+    assert again.get_json()["job_id"] == r.get_json()["job_id"]  # the same request is one job
+    done = _run_job(rot, plan_id, r)
+    assert done["applied"] is True and [x["person_id"] for x in done["removed"]] == [hit["person_id"]]
+    assert _run_job(rot, plan_id, again) == done  # run twice: the answer, nothing redone
+    assert _plan(rot, plan_id)["conflicts"] == []
     after = _postings(rot, plan_id)
     kept = {(p["person_id"], p["month"], p["host_section_id"]) for p in before if p["id"] != hit["id"]}
     assert kept <= {(p["person_id"], p["month"], p["host_section_id"]) for p in after}
@@ -450,14 +529,71 @@ def test_new_leave_over_a_posting_is_flagged_and_repaired_minimally(app, rot):
     assert api.get(f"/api/rotation/plans/{plan_id}/conflicts").get_json()["conflicts"] == []
 
 
+def test_a_cancelled_posting_emails_the_person_and_both_chiefs_once(app, rot):
+    from service.extensions import db
+    from service.leave.models import LeaveRequest
+    from service.leave.policy import ensure_kinds, kind_by_code
+    from service.outbox.models import OutboxMessage
+    from service.people.models import Person
+
+    plan_id = _create(rot)
+    api = rot["api"]
+    assert api.post(f"/api/rotation/plans/{plan_id}/approve").status_code == 200
+    hit = next(p for p in _postings(rot, plan_id) if p["month"] == mtext(M2))
+    with app.app_context():
+        ensure_kinds()
+        db.session.add(LeaveRequest(person_id=hit["person_id"], kind_id=kind_by_code("annual").id,
+                                    start_date=M2, end_date=M2 + timedelta(days=2),
+                                    days=Decimal(3), status="approved"))
+        db.session.commit()
+    _run_job(rot, plan_id, api.post(f"/api/rotation/plans/{plan_id}/repair"))
+    _run_job(rot, plan_id, api.post(f"/api/rotation/plans/{plan_id}/repair"))  # nothing left: no more mail
+    with app.app_context():
+        rows = db.session.scalars(select(OutboxMessage).where(
+            OutboxMessage.dedupe_key.like(f"rotation-cancelled:{hit['id']}%"))).all()
+        chiefs = {c for c in (rot["chief_A"], rot["chief_B"], rot["chief_C"])
+                  if db.session.get(Person, c).section_id in (hit["home_section_id"], hit["host_section_id"])}
+        assert sorted(r.recipient_id for r in rows) == sorted([hit["person_id"], *chiefs])
+        person_mail = next(r for r in rows if r.recipient_id == hit["person_id"])
+        assert person_mail.kind == "rotation_cancelled" and mtext(M2) in person_mail.subject
+        assert {r.kind for r in rows if r.recipient_id in chiefs} == {"rotation_cancelled_leader"}
+        assert len(db.session.scalars(select(OutboxMessage).where(
+            OutboxMessage.dedupe_key.like("rotation-cancelled:%"))).all()) == 3
+
+
+def test_what_if_is_one_job_per_question_and_stale_after_a_recompute(app, rot, monkeypatch):
+    plan_id = _create(rot)
+    api = rot["api"]
+    url = f"/api/rotation/plans/{plan_id}/what-if"
+    question = {"section_id": rot["A"], "month": mtext(M1)}
+    first, second = api.post(url, json=question), api.post(url, json=question)
+    assert first.get_json()["job_id"] == second.get_json()["job_id"]
+    other = api.post(url, json={"section_id": rot["B"], "month": mtext(M1)})
+    assert other.get_json()["job_id"] != first.get_json()["job_id"]
+    assert api.post(f"/api/rotation/plans/{plan_id}/compute").status_code == 202  # a new version
+    answer = _run_job(rot, plan_id, first)
+    assert answer["stale"] is True  # asked about the version that was recomputed
+    assert api.get(f"/api/rotation/plans/{plan_id}/jobs/rotation-what-if-{plan_id}-v9-x").status_code == 404
+    assert api.get(f"/api/rotation/plans/{plan_id}/jobs/rotation-plan-{plan_id}-v1").status_code == 404
+
+    def down():
+        raise ConnectionError("redis down")
+
+    monkeypatch.setattr("service.jobs.queue", down)
+    monkeypatch.setattr("service.rotation.plans.job_result", lambda job_id: None)
+    r = api.post(url, json={"person_id": rot["A1"]})
+    assert r.status_code == 503
+
+
 def test_someone_leaving_is_a_conflict(app, rot):
     plan_id = _create(rot)
     api = rot["api"]
     assert api.post(f"/api/rotation/plans/{plan_id}/approve").status_code == 200
     hit = next(p for p in _postings(rot, plan_id) if p["month"] == mtext(M2))
     assert api.patch(f"/api/people/{hit['person_id']}", json={"left_on": (M1 + timedelta(days=5)).isoformat()}).status_code == 200
-    proposal = api.get(f"/api/rotation/plans/{plan_id}/conflicts").get_json()
-    assert any(c["detail"].get("person_id") == hit["person_id"] for c in proposal["conflicts"])
+    listed = api.get(f"/api/rotation/plans/{plan_id}/conflicts").get_json()["conflicts"]
+    assert any(c["detail"].get("person_id") == hit["person_id"] for c in listed)
+    proposal = _run_job(rot, plan_id, api.post(f"/api/rotation/plans/{plan_id}/repair", json={"apply": False}))
     assert hit["person_id"] in [x["person_id"] for x in proposal["removed"]]
 
 
@@ -558,4 +694,4 @@ def test_generated_bodies_never_500(app, rot, plan_body, pin_body):
         _run(plan_id)
         for path in ("pins", "forbids", "what-if"):
             answer = rot["api"].post(f"/api/rotation/plans/{plan_id}/{path}", json=pin_body)
-            assert answer.status_code in (200, 201, 409, 422), (path, answer.get_json())
+            assert answer.status_code in (201, 202, 409, 422), (path, answer.get_json())

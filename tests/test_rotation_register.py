@@ -171,3 +171,19 @@ def test_a_real_rq_worker_computes_the_plan(app, rot, redis_url, database_url):
         time.sleep(0.2)
     assert status == "proposed", done.stdout + done.stderr
     assert len(_postings(rot, plan_id)) == 6
+
+
+def test_a_real_rq_worker_answers_a_what_if(app, rot, redis_url, database_url):
+    plan_id = _create(rot)  # computed in-process; the what-if goes through a real worker
+    r = rot["api"].post(f"/api/rotation/plans/{plan_id}/what-if", json={"section_id": rot["A"], "month": mtext(M1)})
+    assert r.status_code == 202
+    env = dict(os.environ, DATABASE_URL=database_url, REDIS_URL=redis_url, PYTHONPATH=str(ROOT))
+    rq_bin = str(Path(sys.executable).with_name("rq"))
+    done = subprocess.run([rq_bin, "worker", "--burst", "--url", redis_url, "-w", "workers.base.Worker", "default"],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    answer = rot["api"].get(r.headers["Location"]).get_json()
+    assert answer["status"] == "finished", (answer, done.stdout + done.stderr)
+    result = answer["result"]
+    assert abs(result["delta"] - (result["objective_after"] - result["objective_before"])) < 1e-9
+    assert not [p for p in result["postings"] if p["home_section_id"] == rot["A"] and p["month"] == mtext(M1)]

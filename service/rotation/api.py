@@ -9,19 +9,19 @@ from flask_babel import gettext as _
 from sqlalchemy import delete, select
 
 from schemas.rotation import (
-    RotationForbidSchema, RotationPinSchema, RotationJobSchema, RotationPlanSchema, RotationPostingQuerySchema, RotationPostingSchema,
-    RotationRepairSchema, RotationWhatIfSchema,
+    RotationConflictsSchema, RotationForbidSchema, RotationJobResultSchema, RotationJobSchema, RotationPinSchema,
+    RotationPlanSchema, RotationPostingQuerySchema, RotationPostingSchema, RotationRepairRequestSchema,
 )
 from service import audit
 from service.api_support import authenticate_api, field_error, get_or_404, paginate, require
 from service.clock import unit_today
 from service.extensions import db
 from service.people.models import Person, Section
-from service.rotation import model as core
-from service.rotation.inputs import DEFAULT_RULES, build_input, month_key, month_text
+from service.rotation.inputs import DEFAULT_RULES, month_key, month_text
 from service.rotation.models import OPEN_STATUSES, RotationConstraint, RotationPlan, RotationPosting
 from service.rotation.plans import (
-    PlanError, apply_repair, approve, find_conflicts, jsonable, propose_repair, request_compute, status_text,
+    PlanError, approve, find_conflicts, job_result, jsonable, repair_job_id, request_compute, status_text,
+    what_if_job_id,
 )
 from service.rotation.texts import posting_why, reason_text, unfilled_text
 
@@ -249,33 +249,97 @@ def _add_constraint(plan: RotationPlan, kind: str, data: dict):
     return row, 201
 
 
+def _enqueue_once(func: str, job_id: str, *args) -> str:
+    """Queue ``func`` under ``job_id`` unless that job has an answer or is queued or running.
+
+    The same question twice is one job; a job that failed is queued again. Returns the job's
+    status; 503 when the queue is down (nothing is changed before the job runs).
+    """
+    from rq.exceptions import NoSuchJobError
+    from rq.job import Job
+
+    from service.jobs import queue
+    from service.rotation.plans import JOB_RESULT_SECONDS, job_result
+
+    try:
+        if job_result(job_id) is not None:
+            return "finished"
+        q = queue()
+        try:
+            status = Job.fetch(job_id, connection=q.connection).get_status(refresh=True)
+        except NoSuchJobError:
+            status = None
+        status = str(getattr(status, "value", status)) if status is not None else None
+        if status in (None, "failed", "stopped", "canceled", "finished"):  # finished: its answer expired
+            q.enqueue(func, job_id, *args, job_id=job_id, job_timeout=1800, result_ttl=JOB_RESULT_SECONDS,
+                      failure_ttl=JOB_RESULT_SECONDS)
+            status = "queued"
+    except Exception:
+        current_app.logger.exception("enqueue failed")
+        db.session.rollback()
+        abort(503, message=_("The job queue is unavailable; nothing was changed. Try again shortly."))
+    return status
+
+
+def _job_answer(plan: RotationPlan, job_id: str, kind: str, status: str):
+    body = {"plan_id": plan.id, "job_id": job_id, "kind": kind, "status": status, "version": plan.version}
+    db.session.rollback()  # these requests only read
+    return body, 202, {"Location": url_for("rotation_api.PlanJob", plan_id=body["plan_id"], job_id=job_id)}
+
+
 @blp.route("/plans/<int:plan_id>/what-if")
 class PlanWhatIf(MethodView):
     @blp.arguments(RotationForbidSchema)
-    @blp.response(200, RotationWhatIfSchema)
+    @blp.response(202, RotationJobSchema)
     def post(self, data, plan_id):
-        """What would forbidding this cost? The next-best plan's objective and the difference
-        (nothing is stored)"""
+        """What would forbidding this cost? A job (202 with its id; Location to its answer) that
+        finds the next-best plan's objective and the difference; nothing is stored on the plan"""
         require("write", "rotation_plan")
         plan = get_or_404(RotationPlan, plan_id, "plan")
         _check_constraint(plan, data)
-        from service.rotation.solver import what_if
-
-        inp, _names = build_input(plan)
-        forbid = core.Forbid(person_id=str(data["person_id"]) if data.get("person_id") else None,
-                             section_id=str(data["section_id"]) if data.get("section_id") else None,
-                             month=month_key(data["month"]) if data.get("month") else None,
-                             host_id=str(data["host_section_id"]) if data.get("host_section_id") else None)
-        answer = what_if(inp, forbid)
-        db.session.rollback()
-        return {"objective_before": answer.objective_before, "objective_after": answer.objective_after,
-                "delta": answer.delta, "status": answer.plan.status,
-                "postings": [_core_json(x) for x in answer.plan.postings]}
+        forbid = {k: (jsonable(month_key(data[k])) if k == "month" else data[k])
+                  for k in ("person_id", "section_id", "month", "host_section_id") if data.get(k) is not None}
+        job_id = what_if_job_id(plan, forbid)
+        status = _enqueue_once("workers.rotation.what_if_plan", job_id, plan.id, plan.version, forbid)
+        return _job_answer(plan, job_id, "what_if", status)
 
 
-def _core_json(x: core.Posting) -> dict:
-    return {"person_id": int(x.person_id), "home_section_id": int(x.section_id),
-            "host_section_id": int(x.host_id), "month": jsonable(x.month)}
+@blp.route("/plans/<int:plan_id>/jobs/<string:job_id>")
+class PlanJob(MethodView):
+    @blp.response(200, RotationJobResultSchema)
+    def get(self, plan_id, job_id):
+        """A what-if or repair job: queued, started, finished (with its answer) or failed"""
+        from redis.exceptions import RedisError
+        from rq.exceptions import NoSuchJobError
+        from rq.job import Job
+
+        from service.jobs import queue
+
+        require("read", "rotation_plan")
+        plan = get_or_404(RotationPlan, plan_id, "plan")
+        kind = next((k for k, prefix in (("what_if", f"rotation-what-if-{plan.id}-"),
+                                         ("repair", f"rotation-repair-{plan.id}-"))
+                     if job_id.startswith(prefix)), None)
+        if kind is None:
+            abort(404, message=_("No job %(id)s for this plan.", id=job_id))
+        body = {"plan_id": plan.id, "job_id": job_id, "kind": kind, "result": None, "error": None}
+        try:
+            result = job_result(job_id)
+            if result is not None:
+                return {**body, "status": "finished", "result": result}
+            try:
+                job = Job.fetch(job_id, connection=queue().connection)
+            except NoSuchJobError:
+                abort(404, message=_("No job %(id)s for this plan.", id=job_id))
+            status = str(getattr(job.get_status(), "value", job.get_status()))
+        except (RedisError, OSError):
+            abort(503, message=_("The job queue is unavailable. Try again shortly."))
+        if status == "failed":
+            body["error"] = _("The job failed; ask again to retry it.")
+        elif status == "finished":  # finished without an answer: it was lost with its key
+            status = "failed"
+            body["error"] = _("The answer has expired; ask again.")
+        return {**body, "status": status}
 
 
 @blp.route("/plans/<int:plan_id>/approve")
@@ -296,39 +360,38 @@ class PlanApprove(MethodView):
 
 @blp.route("/plans/<int:plan_id>/conflicts")
 class PlanConflicts(MethodView):
-    @blp.response(200, RotationRepairSchema)
+    @blp.response(200, RotationConflictsSchema)
     def get(self, plan_id):
-        """Approved postings ahead that now break a rule, and the minimal repair (not applied)"""
+        """Approved postings ahead that now break a rule (POST repair for the minimal repair)"""
         require("read", "rotation_plan")
         plan = get_or_404(RotationPlan, plan_id, "plan")
         if plan.status != "approved":
             abort(409, message=_("The plan is %(status)s; conflicts concern approved plans.",
                                  status=status_text(plan)))
-        today = unit_today()
-        conflicts = find_conflicts(plan, today)
-        result, _gone = propose_repair(plan, today)
+        conflicts = find_conflicts(plan, unit_today())
         db.session.rollback()
         sections = _sections()
-        return {"conflicts": [{**r, "text": reason_text(r, sections)} for r in conflicts],
-                "removed": [_core_json(x) for x in (result.removed if result else ())],
-                "added": [_core_json(x) for x in (result.added if result else ())],
-                "status": result.plan.status if result else None}
+        return {"conflicts": [{**r, "text": reason_text(r, sections)} for r in conflicts]}
 
 
 @blp.route("/plans/<int:plan_id>/repair")
 class PlanRepair(MethodView):
-    @blp.response(200, RotationPlanSchema)
-    @blp.alt_response(409, description="The plan is not approved, or a register clash")
-    def post(self, plan_id):
-        """Apply the minimal repair: cancel broken postings, approve their replacements"""
+    @blp.arguments(RotationRepairRequestSchema)
+    @blp.response(202, RotationJobSchema)
+    @blp.alt_response(409, description="The plan is not approved")
+    def post(self, data, plan_id):
+        """The minimal repair as a job (202 with its id; Location to its answer): with
+        ``apply`` (the default) cancel broken postings and approve their replacements; without,
+        only propose them"""
         require("write", "rotation_plan")
         plan = get_or_404(RotationPlan, plan_id, "plan")
-        try:
-            apply_repair(plan, unit_today())
-        except PlanError as exc:
-            _reject(exc)
-        db.session.commit()
-        return dump_plan(plan)
+        if plan.status != "approved":
+            abort(409, message=_("The plan is %(status)s; only approved plans are repaired.",
+                                 status=status_text(plan)))
+        today = unit_today()
+        job_id = repair_job_id(plan, data["apply"], today)
+        status = _enqueue_once("workers.rotation.repair_plan", job_id, plan.id, data["apply"], today.isoformat())
+        return _job_answer(plan, job_id, "repair", status)
 
 
 @blp.route("/people/<int:person_id>/rotations")

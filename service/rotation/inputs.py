@@ -21,7 +21,8 @@ from service.rotation.register import OUT_REASON
 
 MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
 DEFAULT_RULES = {"sends_per_month": 1, "host_cap_per_month": 1, "min_months_after_joining": 6,
-                 "long_tenure_years": 10, "recent_months": 24, "encouraged_pairs": [], "avoid_pairs": []}
+                 "long_tenure_years": 10, "recent_months": 24, "encouraged_pairs": [], "avoid_pairs": [],
+                 "sends_by_section": []}
 
 
 def parse_month(text: str) -> date:
@@ -197,6 +198,7 @@ def build_input(plan: RotationPlan, months: list[date] | None = None) -> tuple[c
                                        month=m, host_id=str(c.host_section_id) if c.host_section_id else None))
     plan_rules = core.PlanRules(
         sends_per_month=rules["sends_per_month"], host_cap_per_month=rules["host_cap_per_month"],
+        sends_by_section={str(x["section_id"]): int(x["sends_per_month"]) for x in rules["sends_by_section"]},
         min_months_after_joining=rules["min_months_after_joining"],
         long_tenure_years=rules["long_tenure_years"], recent_months=rules["recent_months"],
         encouraged_pairs=tuple((str(a), str(b)) for a, b in rules["encouraged_pairs"]),

@@ -125,9 +125,13 @@ class Weights:
 
 @dataclass(frozen=True)
 class PlanRules:
-    """The unit's rotation rules; the defaults are the seed documents' and common practice."""
+    """The unit's rotation rules; the defaults are the seed documents' and common practice.
+
+    ``sends_by_section`` overrides N for some sections (0: the section only hosts).
+    """
 
     sends_per_month: int = 1  # N
+    sends_by_section: Mapping[str, int] = field(default_factory=dict)  # N for named sections (else N)
     host_cap_per_month: int = 1  # K
     min_months_after_joining: int = 6  # M
     long_tenure_years: int = 10  # civil-service rule: 10 years in one post must rotate

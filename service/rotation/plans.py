@@ -5,6 +5,8 @@ Every function takes ``today`` (the clock is passed in) and leaves the commit to
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 from dataclasses import replace
 from datetime import date, timedelta
@@ -167,22 +169,29 @@ def chiefs_of(section_id: int) -> list[Person]:
         Person.section_id == section_id, Person.role == "chief", Person.left_on.is_(None))).unique())
 
 
-def _notify(posting: RotationPosting, event: str) -> int:
-    """Email the person and both section chiefs; ``event`` is approved or starts."""
+def _notify(posting: RotationPosting, event: str, why: str | None = None) -> int:
+    """Email the person and both section chiefs; ``event`` is approved, starts or cancelled.
+
+    Each email dedupes on ``rotation-{event}:{posting id}`` (``:leader:{id}`` for a chief), so
+    a step run twice never sends twice.
+    """
     from service.outbox import queue_email
     from service.people.models import Section
 
     person = db.session.get(Person, posting.person_id)
+    if person is None:
+        return 0
     home = db.session.get(Section, posting.home_section_id)
     host = db.session.get(Section, posting.host_section_id)
     context = dict(posting=posting, person=person, home=home, host=host,
-                   month=month_text(posting.month), until=next_month(posting.month), event=event)
+                   month=month_text(posting.month), until=next_month(posting.month), event=event, why=why)
     sent = int(queue_email(person, f"rotation_{event}", f"rotation_{event}",
                            f"rotation-{event}:{posting.id}", **context))
+    leader_template = "rotation_cancelled_leader" if event == "cancelled" else "rotation_leader"
     leaders = {c.id: c for sid in (posting.home_section_id, posting.host_section_id) for c in chiefs_of(sid)}
     for leader in leaders.values():
         if leader.id != person.id:
-            sent += int(queue_email(leader, f"rotation_{event}_leader", "rotation_leader",
+            sent += int(queue_email(leader, f"rotation_{event}_leader", leader_template,
                                     f"rotation-{event}:{posting.id}:leader:{leader.id}", **context))
     return sent
 
@@ -265,9 +274,12 @@ def propose_repair(plan: RotationPlan, today: date) -> tuple[core.Repair | None,
     return repair(inp, _approved_core(postings)), gone
 
 
-def apply_repair(plan: RotationPlan, today: date) -> dict:
-    """Cancel the broken postings, approve their replacements (register rows and notices)."""
-    result, gone = propose_repair(plan, today)
+def apply_repair(plan: RotationPlan, today: date, proposal: tuple | None = None) -> dict:
+    """Cancel the broken postings, approve their replacements (register rows and notices).
+
+    ``proposal`` is :func:`propose_repair`'s answer when the caller has it already.
+    """
+    result, gone = proposal if proposal is not None else propose_repair(plan, today)
     if result is None:
         return {"removed": 0, "added": 0}
     by_key = {(p.person_id, p.month, p.host_section_id): p for p in plan.postings if p.status == "approved"}
@@ -304,3 +316,132 @@ def _cancel(row: RotationPosting, why: str) -> None:
     row.status = "cancelled"
     row.cancelled_reason = why
     row.out_posting_id = row.return_posting_id = None
+    db.session.flush()
+    _notify(row, "cancelled", why)
+
+
+# --- what-if and repair as jobs ---------------------------------------------------------------
+# The answer of a what-if or repair job is kept in Redis under its job id for a week: the job
+# writes it, the API reads it. Job ids are derived from the question and the state asked about,
+# so the same question twice is one job, and a job run twice finds its answer and does nothing.
+
+JOB_RESULT_SECONDS = 7 * 24 * 3600
+
+
+def _redis():
+    from flask import current_app
+
+    from service.redis_server import connect
+
+    return connect(current_app)
+
+
+def _result_key(job_id: str) -> str:
+    return f"talkcare:rotation-job:{job_id}"
+
+
+def job_result(job_id: str) -> dict | None:
+    """The stored answer of a what-if or repair job, or None while it has none."""
+    raw = _redis().get(_result_key(job_id))
+    return json.loads(raw) if raw else None
+
+
+def _save_result(job_id: str, result: dict, seconds: int = JOB_RESULT_SECONDS) -> dict:
+    _redis().set(_result_key(job_id), json.dumps(result), ex=seconds)
+    return result
+
+
+def _digest(value) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def what_if_job_id(plan: RotationPlan, forbid: dict) -> str:
+    """One job per plan version and question."""
+    return f"rotation-what-if-{plan.id}-v{plan.version}-{_digest(forbid)}"
+
+
+def repair_job_id(plan: RotationPlan, apply: bool, today: date) -> str:
+    """One job per plan state (its postings), day and kind (preview or apply)."""
+    state = sorted((p.id, p.status) for p in plan.postings)
+    kind = "apply" if apply else "preview"
+    return f"rotation-repair-{plan.id}-{kind}-{_digest([state, today.isoformat()])}"
+
+
+def core_json(x: core.Posting) -> dict:
+    return {"person_id": int(x.person_id), "home_section_id": int(x.section_id),
+            "host_section_id": int(x.host_id), "month": jsonable(x.month)}
+
+
+def forbid_of(data: dict) -> core.Forbid:
+    """A solver forbid from the API's fields (ids as ints, month as a date or YYYY-MM)."""
+    from service.rotation.inputs import parse_month
+
+    month = data.get("month")
+    if isinstance(month, str):
+        month = parse_month(month)
+    return core.Forbid(person_id=str(data["person_id"]) if data.get("person_id") else None,
+                       section_id=str(data["section_id"]) if data.get("section_id") else None,
+                       month=month_key(month) if month else None,
+                       host_id=str(data["host_section_id"]) if data.get("host_section_id") else None)
+
+
+def answer_what_if(job_id: str, plan_id: int, version: int, forbid: dict) -> dict:
+    """The what-if job's step: the next-best plan with the forbid, its cost and the difference.
+
+    Nothing about the plan is stored; the answer is, under the job id. Asked about a version
+    the plan has left (recomputed meanwhile), it answers that the question is out of date.
+    """
+    done = job_result(job_id)
+    if done is not None:
+        return done
+    from service.rotation.solver import what_if
+
+    plan = db.session.get(RotationPlan, plan_id)
+    if plan is None or plan.version != version:
+        db.session.rollback()
+        return _save_result(job_id, {"kind": "what_if", "plan_id": plan_id, "stale": True})
+    inp, _names = build_input(plan)
+    answer = what_if(inp, forbid_of(forbid))
+    db.session.rollback()
+    return _save_result(job_id, {
+        "kind": "what_if", "plan_id": plan_id, "version": version, "forbid": forbid,
+        "objective_before": answer.objective_before, "objective_after": answer.objective_after,
+        "delta": answer.delta, "status": answer.plan.status,
+        "postings": [core_json(x) for x in answer.plan.postings]})
+
+
+def run_repair(job_id: str, plan_id: int, apply: bool, today: date) -> dict:
+    """The repair job's step: propose (``apply`` False) or apply the minimal repair.
+
+    Applying cancels the broken postings (with their notices) and approves the replacements in
+    one transaction, under a lock on the plan; a second run finds its answer and does nothing
+    (and a repaired plan has nothing left to repair).
+    """
+    done = job_result(job_id)
+    if done is not None:
+        return done
+    plan = db.session.get(RotationPlan, plan_id, with_for_update=True)
+    out = {"kind": "repair", "plan_id": plan_id, "applied": bool(apply)}
+    if plan is None or plan.status != "approved":
+        error = _("The plan is %(status)s; only approved plans are repaired.",
+                  status=status_text(plan)) if plan is not None else "no such plan"
+        db.session.rollback()
+        return _save_result(job_id, {**out, "applied": False, "error": error})
+    conflicts = find_conflicts(plan, today)
+    if apply:
+        result, gone = propose_repair(plan, today)
+        try:
+            counts = apply_repair(plan, today, (result, gone))
+        except PlanError as exc:  # a register clash: nothing is changed; asking again retries soon
+            db.session.rollback()
+            return _save_result(job_id, {**out, "applied": False, "error": exc.message}, seconds=300)
+        db.session.commit()
+        out.update(counts)
+    else:
+        result, _gone = propose_repair(plan, today)
+        db.session.rollback()
+    out.update(conflicts=conflicts,
+               removed=[core_json(x) for x in (result.removed if result else ())],
+               added=[core_json(x) for x in (result.added if result else ())],
+               status=result.plan.status if result else None)
+    return _save_result(job_id, out)

@@ -56,6 +56,12 @@ def recency_cost(plan_input: PlanInput, waited: int) -> float:
     return rules.weights.recent * max(0, horizon - waited) / horizon
 
 
+def sends_of(plan_input: PlanInput, section_id: str) -> int:
+    """N for this section: its own value when the plan sets one, else the plan-wide value."""
+    rules = plan_input.rules
+    return rules.sends_by_section.get(section_id, rules.sends_per_month)
+
+
 def partners(plan_input: PlanInput) -> dict:
     """Encouraged exchange partners of each section."""
     found = defaultdict(set)
@@ -208,16 +214,16 @@ def present_staff(plan_input: PlanInput, section_id: str, month: Month, members=
 def local_limits(plan_input: PlanInput) -> dict:
     """For each (section, month): the most it can send in any plan, the rule capping it below N.
 
-    ``min(N, present - min_base_staff, eligible members)``; 0 when not participating or
+    ``min(N, present - min_base_staff, eligible members)`` with the section's own N
+    (:func:`sends_of`); 0 when not participating or
     forbidden. The rule is None when the limit is N. Values are (limit, rule, detail).
     """
-    rules = plan_input.rules
-    n = rules.sends_per_month
     pins = valid_pins(plan_input)[0]
     members = _members(plan_input)
     found = {}
     for section in plan_input.sections:
         mine = members[section.id]
+        n = sends_of(plan_input, section.id)
         for month in plan_input.months:
             if not section.participating:
                 found[(section.id, month)] = (0, NOT_PARTICIPATING, {})
@@ -301,8 +307,9 @@ def violations(plan_input: PlanInput, postings: Sequence[Posting]) -> list[Reaso
         sent[(post.section_id, post.month)].append(post.person_id)
         received[(post.host_id, post.month)] += 1
     for (section_id, month), who in sent.items():
-        if len(who) > rules.sends_per_month:
-            found.append(Reason(SENDS_PER_MONTH, section_id, month, {"sent": len(who)}))
+        allowed = sends_of(plan_input, section_id)
+        if len(who) > allowed:
+            found.append(Reason(SENDS_PER_MONTH, section_id, month, {"sent": len(who), "allowed": allowed}))
         present = present_staff(plan_input, section_id, month, members[section_id])
         if present - len(who) < sections[section_id].min_base_staff:
             found.append(Reason(BASE_STAFF, section_id, month,

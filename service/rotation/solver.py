@@ -2,10 +2,11 @@
 
 The problem
 -----------
-Each month of the plan every participating section sends N people (``sends_per_month``) to other
-sections to learn their work. A posting is (person, host section, month). Hard rules:
+Each month of the plan every participating section sends N people (``sends_per_month``, or the
+section's own value in ``sends_by_section``) to other sections to learn their work. A posting is
+(person, host section, month). Hard rules:
 
-* sends: a section sends at most N a month, and exactly its *local limit*
+* sends: a section sends at most its N a month, and exactly its *local limit*
   ``d(s,t) = min(N, present(s,t) - min_base_staff, |eligible(s,t)|)`` whenever the plan can; 0 for
   a section that does not participate or that HR forbids that month. ``present`` is the headcount
   less staff on leave (candidates' approved leave and the section's ``absent`` count); hosted
@@ -83,6 +84,21 @@ set or lowers a cost, so the minimum can only fall):
    postings, read per part, are feasible for A and for B with the same unfilled slots.
 3. A and B are assignment problems (persons x month-slots per section; sections x host copies
    per month) solved exactly by linear sum assignment. So ``LB = A* + B* <= optimum``.
+4. A is computed per section as chains instead (see :class:`_Chains`; ``lower_bound(...,
+   chains=False)`` gives the assignment of steps 2-3, to measure the gain against): each slot
+   is entered by a person's first posting or by the same person's previous posting in an
+   earlier slot, so the wait of a repeated posting is measured between real slots (step 2
+   measures it from the earliest month the previous posting could happen, for every person at
+   once). The fairness order of first postings ("an eligible member with a lower key who has not
+   rotated in the plan blocks the month") is kept as linear constraints and moved into the
+   costs by Lagrange multipliers ``mu >= 0``: for any such multipliers the penalised
+   assignment's minimum is <= the constrained minimum (weak duality), so every value is a bound;
+   a few subgradient rounds per section raise it, aiming at the plan's own cost of the section,
+   and the best round is kept. On the 500-section benchmark this closes most of the gap that
+   steps 2-3 leave; the host part B was already tight there.
+5. The shortfall may be split between A and B differently per section (any split of its weight
+   is valid). Where A alone leaves slots empty (members who may visit one host only, say), A
+   takes the whole weight and B none for that section, since B cannot see person-level limits.
 
 The reported gap ``(objective - LB) / LB`` is therefore an upper bound on the true gap.
 """
@@ -115,7 +131,9 @@ class _Model:
         rules = inp.rules
         w = rules.weights
         self.inp = inp
-        self.N = rules.sends_per_month
+        # N per section (a plan may set it for some sections); self.N is the largest.
+        self.Ns = np.array([R.sends_of(inp, s.id) for s in inp.sections], dtype=np.int64)
+        self.N = int(self.Ns.max()) if len(self.Ns) else rules.sends_per_month
         self.K = rules.host_cap_per_month
         self.w = w
         months = tuple(inp.months)
@@ -259,7 +277,7 @@ class _Model:
         self.base_room = np.maximum(0, self.present - min_base[:, None])
         self.n_eligible = np.zeros((S, T), dtype=np.int64)
         np.add.at(self.n_eligible, self.psec, self.E0.astype(np.int64))
-        d = np.minimum(self.N, np.minimum(self.base_room, self.n_eligible))
+        d = np.minimum(self.Ns[:, None], np.minimum(self.base_room, self.n_eligible))
         d[~self.participating] = 0
         d[section_off] = 0
         self.d = d
@@ -692,16 +710,24 @@ def _recency(m: _Model, waited: np.ndarray) -> np.ndarray:
     return m.w.recent * np.maximum(0, horizon - waited) / horizon
 
 
-def _bound_persons(m: _Model, s: int) -> float:
-    """Part A of the bound for one section: people into its month slots (exact assignment).
+def _bound_persons(m: _Model, s: int, target: Optional[float] = None, rounds: int = 0,
+                   chains: bool = True, share: Optional[float] = None) -> float:
+    """Part A of the bound for one section.
 
-    Column = the (j+1)-th posting of a member, allowed only in months where fairness could let
-    it through. Its cost is the recency from pre-plan data for j = 0; for j >= 1 the person
-    rotated inside the plan no earlier than the first month their j-th posting could happen, so
-    they waited at most since then, and recency falls with waiting: a valid lower bound.
+    ``chains`` (the default): the path cover with the fairness order priced in, see
+    :class:`_Chains`. Otherwise the earlier, weaker bound "by postings" (kept to measure the gain
+    against): people into the section's month slots by exact assignment. Column = the (j+1)-th
+    posting of a member, allowed only in months where fairness could let it through. Its cost is
+    the recency from pre-plan data for j = 0; for j >= 1 the person rotated inside the plan no
+    earlier than the first month their j-th posting could happen, so they waited at most since
+    then, and recency falls with waiting: a valid lower bound.
+
+    Both use the same necessary condition for a first posting to happen: before it, in month t,
+    the section's earlier slots must hold the postings that bring every other eligible member up
+    to p's key (:func:`_fairness_need`).
     """
     slots = np.array([t for t in range(m.T) for _ in range(int(m.d[s, t]))], dtype=np.int64)
-    half = m.w.shortfall / 2
+    half = m.w.shortfall / 2 if share is None else share  # what an unfilled slot costs here
     if not len(slots):
         return 0.0
     mem = m.members[s]
@@ -711,11 +737,20 @@ def _bound_persons(m: _Model, s: int) -> float:
     months = np.arange(m.T)
     cols = []
     first_prev = None
-    for j in range(m.T):
+    for j in range(1 if chains else m.T):
         need = _fairness_need(m, s, j)  # members x T
         ok = m.E0[mem] & (need <= (cap_before[None, :] - j))
         if j == 0:
             cost = m.a0[mem]
+            if chains:
+                # A later posting in t is by a member eligible in t whose first posting may come
+                # in an earlier month and who may visit two hosts at all (never one host twice).
+                began = np.concatenate([np.zeros((len(mem), 1), dtype=bool),
+                                        np.logical_or.accumulate(ok, axis=1)[:, :-1]], axis=1)
+                twice = m.allowed[mem].sum(axis=1) >= 2
+                later = (m.E0[mem] & began & twice[:, None]).any(axis=0)
+                return _Chains(m, s, slots, np.asarray(mem), np.where(ok, cost, np.inf), later,
+                               half).best(target, rounds)
         else:
             ok &= months[None, :] > first_prev[:, None]
             waited = m.mord[None, :] - m.mord[np.minimum(first_prev, m.T - 1)][:, None]
@@ -732,17 +767,134 @@ def _bound_persons(m: _Model, s: int) -> float:
     return float(cost[r, c].sum())
 
 
-def _bound_hosts(m: _Model, t: int, reach: np.ndarray) -> float:
-    """Part B of the bound, by month: section slots into host copies (exact, with capacity K)."""
+class _Chains:
+    """Part A of the bound for one section as a path cover of its month slots, with the fairness
+    order of first postings moved into the costs by Lagrange multipliers.
+
+    Each posting a person makes in the plan is their first (cost a0 from pre-plan data, in a
+    month the first-posting columns allow) or follows their own previous posting in an earlier
+    slot of the section, costing the recency of the months between exactly. So the postings of
+    a lawful plan in this section form chains: every filled slot has one predecessor (a person,
+    or an earlier filled slot), and each person and each slot precedes at most one slot. Rows =
+    slots, columns = persons + slots; a row takes a person (first posting), an earlier slot's
+    column (the same person's next posting) or its own column (unfilled, half a shortfall), so
+    an empty slot has no successor. Forgetting who walks a chain after its first posting only
+    enlarges the feasible set; a later posting is allowed only after a month where some
+    member's first posting may happen.
+
+    Fairness, kept as linear constraints: a member q with pre-plan key k_q(t) = 2 c_q + lt_q(t)
+    who is eligible in month t (pre-plan eligibility is exact while q has not rotated in the
+    plan) and has no posting in the plan up to t blocks, in month t, the first posting of every
+    p with k_p(t) > k_q(t) and every later posting (its key is at least 2 (c_min + 1) + 1, c_min
+    the section's lowest count). So for each such (q, t):
+
+        (postings in t blocked by q)  <=  d(s,t) * [q's first posting is in a month <= t].
+
+    Every lawful plan satisfies these. For multipliers mu >= 0 the assignment with costs
+    c + mu * (lhs - rhs) has a minimum <= that of the constrained problem (the added term is
+    <= 0 on its solutions; weak duality), so each round's value is a valid bound; the best is
+    kept. Rounds are subgradient steps (Polyak, aiming at ``target``, the plan's own cost).
+
+    (Counting constraints on repeated postings were tried too: the LP relaxation barely moves,
+    though the integer program of the same relaxation often reaches the section's optimum.)
+    """
+
+    def __init__(self, m: _Model, s: int, slots: np.ndarray, mem: np.ndarray, first: np.ndarray,
+                 later: np.ndarray, half: float):
+        self.n = n = len(slots)
+        self.slots = slots
+        self.k = k = len(mem)
+        self.first = first[:, slots].T  # slot x member
+        gaps = m.mord[slots][:, None] - m.mord[slots][None, :]  # row slot minus predecessor slot
+        self.chain = np.where((gaps > 0) & later[slots][:, None], _recency(m, gaps), np.inf)
+        # A slot left unfilled takes its own column: nobody follows on from an empty slot.
+        self.chain[np.arange(n), np.arange(n)] = half
+        self.half = half
+        self.d = m.d[s].astype(float)
+        # key[t, q] for members; blocks[t, q, p]: unposted eligible q blocks p's first posting
+        key = (2 * m.count0[mem][None, :] + m.lt[mem].T)
+        cmin = int(m.count0[m.members[s]].min())
+        blocks = key[:, None, :] > key[:, :, None]
+        self.blocks = blocks.astype(float)  # T x q x p
+        self.blocks_later = (key < 2 * (cmin + 1) + 1).astype(float)  # T x q
+        active = m.E0[mem].T & (m.d[s] > 0)[:, None]  # T x q
+        self.active = active & (blocks.any(axis=2) | (self.blocks_later > 0))
+        self.on = self.active.astype(float)
+        self.mu = np.zeros((m.T, k))
+        self.T = m.T
+        self.d_col = self.d[:, None]
+        self.cost = np.concatenate([self.first, self.chain], axis=1)
+
+    def value(self) -> tuple:
+        """The bound for the current multipliers and the subgradient at them."""
+        mu, n, k, slots = self.mu, self.n, self.k, self.slots
+        on_first = np.matmul(mu[:, None, :], self.blocks)[:, 0, :]  # T x p
+        on_later = (mu * self.blocks_later).sum(axis=1)  # T
+        credit = np.cumsum((mu * self.d_col)[::-1], axis=0)[::-1]  # T x q: sum over t >= t'
+        cost = self.cost
+        np.add(self.first, (on_first - credit)[slots], out=cost[:, :k])
+        np.add(self.chain, on_later[slots][:, None], out=cost[:, k:k + n])
+        r, c = linear_sum_assignment(cost)
+        value = float(cost[r, c].sum())
+        t_of = slots[r]
+        firsts = np.zeros((self.T, k))
+        who = c < k
+        firsts[t_of[who], c[who]] = 1.0  # each member's first posting at most once
+        laters = np.bincount(t_of[(c >= k) & (c - k != r)], minlength=self.T)
+        g = np.matmul(self.blocks, firsts[:, :, None])[:, :, 0]
+        g += self.blocks_later * laters[:, None]
+        g -= self.d_col * np.cumsum(firsts, axis=0)  # d(s,t) once q's first posting is in a month <= t
+        g *= self.on
+        return value, g
+
+    def best(self, target: Optional[float], rounds: int) -> float:
+        value, g = self.value()
+        best = value
+        if not self.active.any():
+            return best
+        theta, stall = 1.0, 0
+        goal = target if target is not None else best + 1.0
+        for _ in range(rounds):
+            if goal - best <= 1e-9:
+                break
+            g = np.where((self.mu > 0) | (g > 0), g, 0.0)  # projected on mu >= 0
+            norm = float((g * g).sum())
+            if norm == 0:
+                break  # the relaxed optimum keeps every fairness constraint: nothing to gain
+            self.mu = np.maximum(0.0, self.mu + theta * (goal - value) / norm * g)
+            value, g = self.value()
+            if value > best + 1e-9:
+                best, stall = value, 0
+            else:
+                stall += 1
+                if stall >= 3:
+                    theta, stall = theta / 2, 0
+                    if theta < 1e-3:
+                        break
+            if target is None:
+                goal = max(goal, best + 0.5 * (goal - best))
+        return best
+
+
+def _bound_hosts(m: _Model, t: int, reach: np.ndarray, unfilled: np.ndarray) -> float:
+    """Part B of the bound, by month: section slots into host copies (exact, with capacity K).
+    ``unfilled[s]``: what leaving a slot of section s empty costs in this part."""
     secs = [s for s in range(m.S) for _ in range(int(m.d[s, t]))]
     if not secs:
         return 0.0
     rows = np.array([np.where(reach[s], m.host_row(s, t), np.inf) for s in secs])
-    _, cost = _assign(rows, np.full(m.S, m.K), m.w.shortfall / 2)
-    return cost
+    dummy = unfilled[secs]
+    if (dummy == dummy[0]).all():
+        return _assign(rows, np.full(m.S, m.K), float(dummy[0]))[1]
+    col_host = np.repeat(np.arange(m.S), m.K)
+    col_host = col_host[np.isfinite(rows).any(axis=0)[col_host]]
+    n = len(secs)
+    matrix = np.concatenate([rows[:, col_host], np.repeat(dummy[:, None], n, axis=1)], axis=1)
+    r, c = linear_sum_assignment(matrix)
+    return float(matrix[r, c].sum())
 
 
-def _bound_hosts_year(m: _Model, s: int, reach: np.ndarray) -> float:
+def _bound_hosts_year(m: _Model, s: int, reach: np.ndarray, unfilled: float) -> float:
     """Part B of the bound, by section over the year: the convex spread counted exactly,
     host capacity relaxed. The (j+1)-th posting to h costs pair + spread * (history + j).
 
@@ -760,14 +912,43 @@ def _bound_hosts_year(m: _Model, s: int, reach: np.ndarray) -> float:
     hosts = hosts[np.isfinite(rows[:, hosts]).any(axis=0)]
     extra = m.w.spread * np.arange(n)
     block = rows[:, hosts][:, :, None] + extra[None, None, :]  # slot x host x copy
-    cost = np.concatenate([block.reshape(n, -1), np.full((n, n), m.w.shortfall / 2)], axis=1)
+    cost = np.concatenate([block.reshape(n, -1), np.full((n, n), unfilled)], axis=1)
     r, c = linear_sum_assignment(cost)
     return float(cost[r, c].sum())
 
 
-def _lower_bound(m: _Model) -> float:
-    """A + max(B by month, B by section); see the module docstring for why each is valid."""
-    persons = sum(_bound_persons(m, s) for s in range(m.S))
+def _section_costs(st: _State) -> np.ndarray:
+    """Per section: the plan's own person part (recency + half a shortfall per unfilled slot).
+
+    Only an aim for the bound's subgradient steps (it is >= the bound's person part, whose
+    relaxation every lawful plan is feasible for); the bound's validity does not depend on it.
+    """
+    m = st.m
+    ps, ts = np.nonzero(st.post >= 0)
+    out = np.zeros(m.S)
+    np.add.at(out, m.psec[ps], _recency_all(st)[ps, ts])
+    sent = np.array([[len(x) for x in row] for row in st.sent]).reshape(m.S, m.T)
+    return out + m.w.shortfall / 2 * np.maximum(0, m.d - sent).sum(axis=1)
+
+
+def _lower_bound(m: _Model, st: Optional[_State] = None, rounds: int = 12, chains: bool = True) -> float:
+    """A + max(B by month, B by section); see the module docstring for why each is valid.
+
+    With the plan's state, A's Lagrangian rounds aim at the plan's own per-section costs.
+    ``chains=False`` gives the earlier bound (A by postings), to measure against.
+    """
+    half = m.w.shortfall / 2
+    aims = _section_costs(st) if st is not None else [None] * m.S
+    persons = np.array([_bound_persons(m, s, aims[s], rounds, chains) for s in range(m.S)])
+    # The shortfall may be split between A and B differently per section (any split of the
+    # weight is valid). Where A alone already leaves slots empty (members who can go nowhere
+    # more), A takes the whole weight and B none: B cannot see person-level limits.
+    unfilled = np.full(m.S, half)
+    for s in np.flatnonzero(persons >= half - 1e-9):
+        aim = None if aims[s] is None else aims[s] + (aims[s] // half) * half
+        whole = _bound_persons(m, s, aim, rounds, chains, share=m.w.shortfall)
+        if whole > persons[s] + half - 1e-9:  # worth more than B could lose on this section
+            persons[s], unfilled[s] = whole, 0.0
     starts = np.searchsorted(m.psec[m.order], np.arange(m.S))
     nonempty = np.array([len(x) > 0 for x in m.members], dtype=bool)
     reach = np.zeros((m.T, m.S, m.S), dtype=bool)  # month, sender, host: some eligible member may go
@@ -778,14 +959,17 @@ def _lower_bound(m: _Model) -> float:
                 can[p, list(hosts)] = False
         if m.P:  # OR over each section's members (starts of non-empty sections increase strictly)
             reach[t][nonempty] = np.logical_or.reduceat(can[m.order], starts[nonempty], axis=0)
-    by_month = sum(_bound_hosts(m, t, reach[t]) for t in range(m.T))
-    by_section = sum(_bound_hosts_year(m, s, reach) for s in range(m.S))
-    return persons + max(by_month, by_section)
+    by_month = sum(_bound_hosts(m, t, reach[t], unfilled) for t in range(m.T))
+    by_section = sum(_bound_hosts_year(m, s, reach, unfilled[s]) for s in range(m.S))
+    return float(persons.sum() + max(by_month, by_section))
 
 
-def lower_bound(plan_input: PlanInput) -> float:
-    """A proven lower bound on the objective of every lawful plan (see the module docstring)."""
-    return _lower_bound(_Model(plan_input))
+def lower_bound(plan_input: PlanInput, *, chains: bool = True) -> float:
+    """A proven lower bound on the objective of every lawful plan (see the module docstring).
+
+    ``chains=False`` gives the earlier, weaker bound, for comparison.
+    """
+    return _lower_bound(_Model(plan_input), chains=chains)
 
 
 # --- explanations -----------------------------------------------------------------------------
@@ -854,7 +1038,8 @@ def _unfilled_for(st: _State, view: _View, tiers: list, s: int, t: int) -> list:
     month = m.months[t]
     sid = m.sid[s]
     d = int(m.d[s, t])
-    if d < m.N:
+    n = int(m.Ns[s])
+    if d < n:
         if not m.participating[s]:
             rule, detail = NOT_PARTICIPATING, {}
         elif m.section_off[s, t]:
@@ -869,7 +1054,7 @@ def _unfilled_for(st: _State, view: _View, tiers: list, s: int, t: int) -> list:
                     a = int(m.avail_code[p, t])
                     excluded[_AVAIL_CODES[a] if a else NO_ALLOWED_HOST].append(m.pid[p])
             rule, detail = NO_ELIGIBLE, {"excluded": dict(excluded)}
-        out.append(Unfilled(sid, month, m.N - max(d, sent), rule, True, detail))
+        out.append(Unfilled(sid, month, n - max(d, sent), rule, True, detail))
     if sent < d:
         tier = tiers[s]
         if not tier:
@@ -891,7 +1076,7 @@ def _finish(st: _State, started: float, explain: bool, bound: Optional[float], e
     unfilled = []
     pair_run = m.hist.copy()
     load_run = np.zeros((m.S, m.T), dtype=np.int64)
-    short = [(s, t) for s in range(m.S) for t in range(m.T) if len(st.sent[s][t]) < m.N]
+    short = [(s, t) for s in range(m.S) for t in range(m.T) if len(st.sent[s][t]) < m.Ns[s]]
     for t in range(m.T):
         view = _View(st, t) if explain or any(u == t for _, u in short) else None
         for s in range(m.S):
@@ -962,7 +1147,7 @@ def solve(plan_input: PlanInput, *, improve: bool = True, max_passes: int = 12,
     lb = None
     if bound:
         t0 = time.perf_counter()
-        lb = _lower_bound(m)
+        lb = _lower_bound(m, st)
         stats["bound_seconds"] = time.perf_counter() - t0
     return _finish(st, started, explain, lb, stats=stats)
 
@@ -1081,7 +1266,7 @@ def repair(plan_input: PlanInput, approved: Sequence[Posting], *, explain: bool 
             _fill_month(st, t, {s})
     if replanned:
         _settle(st, affected)
-    plan = _finish(st, started, explain, _lower_bound(m))
+    plan = _finish(st, started, explain, _lower_bound(m, st))
     before = {(x.person_id, x.month, x.host_id) for x in approved}
     after = {(x.person_id, x.month, x.host_id) for x in plan.postings}
     removed = tuple(x for x in approved if (x.person_id, x.month, x.host_id) not in after)
@@ -1113,7 +1298,7 @@ def what_if(plan_input: PlanInput, forbid: Forbid, base: Optional[Plan] = None, 
         _fill_month(st, t, {s for s, u in affected if u == t}, avoid_later=True)
     _settle(st, affected)
     _improve(st, max_passes, None)
-    lb = _lower_bound(m)
+    lb = _lower_bound(m, st)
     warm = _finish(st, started, True, lb)
     fresh = solve(changed, max_passes=max_passes)
     after = min((warm, fresh), key=lambda p: (bool(p.reasons) and not base.reasons, p.objective))

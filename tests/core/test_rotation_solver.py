@@ -18,7 +18,7 @@ from service.rotation import (
     plan_postings, repair, solve, violations, what_if,
 )
 from service.rotation.model import BASE_STAFF, FAIRNESS, HOST_CAPACITY, INFEASIBLE, PROPOSED
-from service.rotation.rules import availability, host_refusal, local_limits, valid_pins
+from service.rotation.rules import availability, host_refusal, local_limits, sends_of, valid_pins
 
 YEAR = 2025
 FAST = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -33,7 +33,7 @@ def person(pid, sid, count=0, last=None, visited=(), leave=(), avoid=(), exempt=
 
 
 @st.composite
-def offices(draw, max_sections=5, max_members=4, max_months=4, sends=(1, 2), pins=False):
+def offices(draw, max_sections=5, max_members=4, max_months=4, sends=(1, 2), pins=False, by_section=True):
     """Small random offices with every kind of rule in play."""
     n_sections = draw(st.integers(2, max_sections))
     n_months = draw(st.integers(1, max_months))
@@ -67,7 +67,8 @@ def offices(draw, max_sections=5, max_members=4, max_months=4, sends=(1, 2), pin
     pairs = tuple(draw(st.lists(st.tuples(st.sampled_from(sids), st.sampled_from(sids)), max_size=2)))
     forbids = tuple(Forbid(section_id=a, host_id=b) for a, b in
                     draw(st.lists(st.tuples(st.sampled_from(sids), st.sampled_from(sids)), max_size=2)))
-    rules = PlanRules(sends_per_month=draw(st.sampled_from(sends)),
+    own = draw(st.dictionaries(st.sampled_from(sids), st.integers(0, 2), max_size=2)) if by_section else {}
+    rules = PlanRules(sends_per_month=draw(st.sampled_from(sends)), sends_by_section=own,
                       host_cap_per_month=draw(st.integers(1, 2)),
                       min_months_after_joining=6, long_tenure_years=10,
                       encouraged_pairs=pairs, forbids=forbids)
@@ -151,7 +152,8 @@ def test_every_section_month_short_of_n_is_explained(inp):
     limits = local_limits(inp)
     for s in inp.sections:
         for m in inp.months:
-            n = inp.rules.sends_per_month
+            n = sends_of(inp, s.id)
+            assert sent.get((s.id, m), 0) <= n
             assert sent.get((s.id, m), 0) + explained.get((s.id, m), 0) >= n
             excused = sum(u.missing for u in plan.unfilled if (u.section_id, u.month) == (s.id, m) and u.excused)
             assert excused == n - limits[(s.id, m)][0]  # excused exactly when no plan could send N
@@ -263,6 +265,36 @@ def test_fairness_carries_across_plans_and_long_tenure_goes_first():
     first = next(p for p in plan.postings if p.person_id == "a2")
     assert first.explanation["person"]["long_tenure"] is True
     assert first.explanation["person"]["excluded"] == {"higher_rotation_count": ["a1"], "tenure_order": ["a3"]}
+
+
+def test_a_section_may_send_its_own_n():
+    people = tuple(person(f"{s}{i}", s) for s in "ABC" for i in range(3))
+    rules = PlanRules(sends_per_month=1, host_cap_per_month=3, sends_by_section={"A": 2, "C": 0})
+    inp = PlanInput((Section("A"), Section("B"), Section("C")), people, (M1, M2), rules)
+    plan = solve(inp)
+    assert lawful(inp, plan) and plan.status == PROPOSED
+    sent = {(s, m): sum(p.section_id == s and p.month == m for p in plan.postings) for s in "ABC" for m in (M1, M2)}
+    assert sent == {("A", M1): 2, ("A", M2): 2, ("B", M1): 1, ("B", M2): 1, ("C", M1): 0, ("C", M2): 0}
+    assert any(p.host_id == "C" for p in plan.postings)  # a section sending none still hosts
+    assert plan.unfilled == ()
+    # Three a month is more than A's own N: the rule names the section and month.
+    mine = [p for p in plan.postings if p.section_id == "A" and p.month == M1]
+    third = next(c.person_id for c in people if c.section_id == "A" and c.person_id not in {p.person_id for p in mine})
+    broken = violations(inp, mine + [Posting(third, "A", "C", M1)])
+    assert any(r.rule == "sends_per_month" and r.section_id == "A" and r.detail["allowed"] == 2 for r in broken)
+
+
+def test_a_section_short_of_its_own_n_is_explained_precisely():
+    people = tuple(person(f"{s}{i}", s) for s in "ABC" for i in range(3))
+    rules = PlanRules(sends_per_month=1, host_cap_per_month=3, sends_by_section={"A": 3})
+    inp = PlanInput((Section("A", min_base_staff=1), Section("B"), Section("C")), people, (M1,), rules)
+    plan = solve(inp)
+    assert plan.status == PROPOSED  # A keeps its base staff of 1: two go, the third is excused
+    assert [(u.section_id, u.missing, u.rule, u.excused) for u in plan.unfilled] == [("A", 1, BASE_STAFF, True)]
+    tight = replace(inp, rules=replace(rules, host_cap_per_month=1))
+    plan = solve(tight)
+    assert plan.status == INFEASIBLE and lawful(tight, plan)
+    assert {(r.rule, r.month) for r in plan.reasons} == {(HOST_CAPACITY, M1)}  # 2 hosts, 4 to place
 
 
 def test_fairness_violation_is_detected():
