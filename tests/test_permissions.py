@@ -342,31 +342,33 @@ EXPECTED = {
 # A visit task is closed by its own leader only (an object rule), so nobody writes one generically.
 EXPECTED["hr"].update({
     "care_settings": {R, W}, "care_case": {R, W}, "visit_task": {R}, "healthcheck": {R, W},
-    "appointment": {R, W},
+    "appointment": {R, W}, "overtime": {R}, "care_item": {R, W},
     "calendar": {R, W}, "leave_settings": {R, W}, "leave": {R, W}, "leave_decision": {R, W},
     "leave_ledger": {R, W}, "leave_report": {R},
     "rotation_plan": {R, W}, "rotation_history": {R},
     "talk": {R}, "talk_content": set(), "talk_signoff": set(), "talk_rules": {R, W}, "talk_trigger": {R, W},
     "talk_follow_up": {R}, "talk_obligations": {R},
-    "digest_preference": {R, W}, "digest_settings": {R, W},
+    "digest_preference": {R, W}, "digest_settings": {R, W}, "digest_notices": {R},
 })
 EXPECTED["leader"].update({
     "care_settings": {R}, "care_case": {R}, "visit_task": {R}, "healthcheck": {R}, "appointment": {R},
+    "overtime": {R}, "care_item": {R},
     "calendar": {R}, "leave_settings": {R}, "leave": {R}, "leave_decision": {R}, "leave_ledger": {R},
     "leave_report": {R},
     "rotation_plan": {R}, "rotation_history": set(),
     "talk": {R, W}, "talk_content": set(), "talk_signoff": set(), "talk_rules": {R}, "talk_trigger": {R},
     "talk_follow_up": {R, W}, "talk_obligations": {R},
-    "digest_preference": {R, W}, "digest_settings": {R},
+    "digest_preference": {R, W}, "digest_settings": {R}, "digest_notices": {R},
 })
 EXPECTED["staff"].update({
     "care_settings": {R}, "care_case": {R}, "visit_task": {R}, "healthcheck": {R}, "appointment": {R},
+    "overtime": {R}, "care_item": {R},
     "calendar": {R}, "leave_settings": {R}, "leave": {R}, "leave_decision": set(), "leave_ledger": {R},
     "leave_report": set(),
     "rotation_plan": set(), "rotation_history": set(),
     "talk": {R}, "talk_content": set(), "talk_signoff": set(), "talk_rules": {R}, "talk_trigger": set(),
     "talk_follow_up": {R}, "talk_obligations": set(),
-    "digest_preference": {R, W}, "digest_settings": {R},
+    "digest_preference": {R, W}, "digest_settings": {R}, "digest_notices": {R},
 })
 
 

@@ -10,7 +10,8 @@ unit's timezone) as the Dockerfile and the dev launcher do.
 from rq import cron
 
 from workers.digest import send_weekly_digests
-from workers.care import remind_health_checks, remind_visit_tasks, send_birthday_greetings
+from workers.care import (remind_health_checks, remind_life_event_tasks, remind_visit_tasks,
+                          send_birthday_greetings)
 from workers.leave import book_leave_ledger, send_leave_reminders
 from workers.outbox import relay_outbox
 from workers.people import apply_postings
@@ -23,6 +24,7 @@ cron.register(apply_postings, queue_name="default", cron="5 0 * * *", job_timeou
 cron.register(send_birthday_greetings, queue_name="default", cron="30 8 * * *", job_timeout=600)
 cron.register(remind_visit_tasks, queue_name="default", cron="0 9 * * *", job_timeout=600)
 cron.register(remind_health_checks, queue_name="default", cron="15 9 * * *", job_timeout=600)
+cron.register(remind_life_event_tasks, queue_name="default", cron="5 9 * * *", job_timeout=600)
 # Leave (issue 4): the ledger run after midnight, the reminders in the morning (working days only).
 cron.register(book_leave_ledger, queue_name="default", cron="20 0 * * *", job_timeout=1800)
 cron.register(send_leave_reminders, queue_name="default", cron="45 8 * * *", job_timeout=600)

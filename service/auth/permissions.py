@@ -9,6 +9,8 @@ from __future__ import annotations
 RESOURCES = ("section", "person", "person_private", "api_token", "audit", "outbox", "mail",
              # care (issue 5): settings, hospital cases, visit tasks, health-check campaigns, appointments
              "care_settings", "care_case", "visit_task", "healthcheck", "appointment",
+             # care (issue 5, overtime): overtime records; the meals and rides they earn
+             "overtime", "care_item",
              # leave (issue 4): calendar overrides, leave kinds and settings, requests, decisions, ledger
              "calendar", "leave_settings", "leave", "leave_decision", "leave_ledger", "leave_report",
              # rotation (issue 6): plans (HR plans, leaders read); a person's rotation history
@@ -17,8 +19,9 @@ RESOURCES = ("section", "person", "person_private", "api_token", "audit", "outbo
              # follow-ups, obligations and coverage
              "talk", "talk_content", "talk_signoff", "talk_rules", "talk_trigger", "talk_follow_up",
              "talk_obligations",
-             # digest (issue 7): one's own weekly-email preferences; the unit's send day and hour
-             "digest_preference", "digest_settings")
+             # digest (issue 7): one's own weekly-email preferences; the unit's send day and hour;
+             # one's own notices (the notification centre)
+             "digest_preference", "digest_settings", "digest_notices")
 ACTIONS = ("read", "write")
 
 # role -> resource -> actions allowed on any object of that resource
@@ -48,6 +51,7 @@ _MATRIX = {
         "talk_obligations": {"read"},
         "digest_preference": {"read", "write"},
         "digest_settings": {"read", "write"},
+        "digest_notices": {"read"},
     },
     "leader": {
         "section": {"read"},
@@ -67,6 +71,7 @@ _MATRIX = {
         "talk_obligations": {"read"},
         "digest_preference": {"read", "write"},
         "digest_settings": {"read"},
+        "digest_notices": {"read"},
     },
     "staff": {
         "section": {"read"},
@@ -81,6 +86,7 @@ _MATRIX = {
         "talk_follow_up": {"read"},
         "digest_preference": {"read", "write"},
         "digest_settings": {"read"},
+        "digest_notices": {"read"},
     },
 }
 
@@ -103,6 +109,9 @@ def can(actor, action: str, resource: str, obj=None, token_scope: str | None = N
         if obj is None or getattr(obj, "person_id", None) == actor.id:
             return action in allowed
         return role == "hr" and action in allowed
+    if resource == "digest_notices":
+        # Everyone reads their own notices (obj is the person), HR included: not other people's.
+        return action in allowed and (obj is None or getattr(obj, "id", None) == actor.id)
     if resource == "digest_preference" and obj is not None:
         # Everyone's preferences are their own (obj is the person); HR does not choose for them.
         return getattr(obj, "id", None) == actor.id and action in allowed
@@ -151,13 +160,30 @@ def leads(leader, person) -> bool:
     return False
 
 
-_CARE_RESOURCES = ("care_settings", "care_case", "visit_task", "healthcheck", "appointment")
+_CARE_RESOURCES = ("care_settings", "care_case", "visit_task", "healthcheck", "appointment", "overtime",
+                   "care_item")
 
 
 def _care_rule(actor, role: str, action: str, resource: str, obj) -> bool:
     """Care: HR runs it; a leader reports and sees cases of the people they lead and closes their
     own visit tasks; anyone reports their own hospital stay and sees their own appointment.
-    ``obj`` is the person concerned for care_case and appointment, the task for visit_task."""
+    ``obj`` is the person concerned for care_case and appointment, the task for visit_task.
+    Life events are care cases too (kinds are care settings, their tasks visit tasks).
+    Overtime (``obj`` the person): one's own, and the people one leads, are read and written
+    (logged, edited, confirmed); HR reads all. Care items (``obj`` the person): HR marks them
+    provided; the person and their leaders read them."""
+    if resource == "overtime":
+        if obj is None:
+            return action == "read"
+        if getattr(obj, "id", None) == actor.id or leads(actor, obj):
+            return True
+        return role == "hr" and action == "read"
+    if resource == "care_item":
+        if role == "hr":
+            return True
+        if action == "write":
+            return False
+        return obj is None or getattr(obj, "id", None) == actor.id or leads(actor, obj)
     if role == "hr":
         # The leader closes a visit; HR sees every task but does not close them for leaders.
         if resource == "visit_task" and action == "write":
