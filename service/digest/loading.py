@@ -2,11 +2,13 @@
 
 Never a query per person: each source is read with ``person_id IN (chunk)`` (or, for what leaders
 see of their people, for the whole unit over the two weeks, which is small), and the talk
-obligations are computed once per chunk for every talker by the talks core.
+obligations of the chunk's talkers are computed with the chunk (``UnitTalks``), so that memory
+follows the chunk, not the unit.
 """
 from __future__ import annotations
 
 from collections import Counter
+from operator import itemgetter
 from datetime import date, timedelta
 
 from sqlalchemy import func, or_, select
@@ -16,6 +18,7 @@ from service.digest.content import (
     ScheduledTalk, UnitSummary, VisitItem, WeekData,
 )
 from service.extensions import db
+from service.talks.cadence import DEFAULT_HORIZON_DAYS
 from service.people.models import Oversight, Person, Section
 
 
@@ -49,8 +52,9 @@ def _section_names() -> dict[int, tuple[str, str]]:
 def load_week(views: list[PersonView], week_start: date, on: date, run: dict | None = None) -> WeekData:
     """The week of ``week_start`` for the chunk ``views``; ``on`` is the day obligations stand on.
 
-    ``run`` (a dict the fan-out keeps across its chunks) holds what is the same for every chunk:
-    the unit's talk obligations, computed once per run rather than once per chunk."""
+    ``run`` (a dict the fan-out keeps across its chunks) holds what lasts across chunks: the
+    unit's talk obligations as ``UnitTalks``, computed chunk by chunk for the chunk's talkers
+    (HR's summary needs all of them: the fan-out leaves HR's emails to its last chunk)."""
     from service.care.models import Appointment, HealthCheckCampaign, VisitTask
     from service.leave.models import LeaveKind, LeaveRequest
     from service.rotation.models import RotationPosting, next_month
@@ -127,45 +131,109 @@ def load_week(views: list[PersonView], week_start: date, on: date, run: dict | N
                                 .join(VisitTask.case).join(Person, Person.id == _patient_id())
                                 .where(VisitTask.leader_id.in_(leader_ids), VisitTask.closed_on.is_(None)))]
     if leaders or any_hr:
-        unit = run.get("obligations") if run is not None else None
-        if unit is None:
-            unit = _unit_obligations(on, ahead_end)
+        talks = run.get("talks") if run is not None else None
+        if talks is None:
+            talks = UnitTalks(on, ahead_end)
             if run is not None:
-                run["obligations"] = unit
-        by_talker, more, overdue = unit
+                run["talks"] = talks
+        talks.add_people(ids)
         for v in leaders:
-            data.obligations.extend(by_talker.get(v.id, ()))
-            if more.get(v.id):
-                data.obligations_more[v.id] = more[v.id]
+            data.obligations.extend(talks.items_of(v.id))
+            if talks.more.get(v.id):
+                data.obligations_more[v.id] = talks.more[v.id]
         if any_hr:
-            if run is not None and "unit_summary" in run:
-                data.unit_summary = run["unit_summary"]
-            else:
-                data.unit_summary = _unit_summary(overdue, on)
-                if run is not None:
-                    run["unit_summary"] = data.unit_summary
+            data.unit_summary = talks.unit_summary()
     return data
 
 
-def _unit_obligations(on: date, ahead_end: date):
-    """Every talker's red/blue obligations in the digest's window, in the digest's order, the first
-    ``MAX_ITEMS`` each (with how many more), and the unit's overdue counts per talker."""
-    overdue: Counter = Counter()
-    found: dict[int, list] = {}
-    for o in _obligations(on):
+class _Kept:
+    """A sink for one talker's obligations (``compute_obligations(out=...)``): counts the overdue
+    ones and keeps the first ``MAX_ITEMS`` red/blue ones of the digest's window in the digest's
+    order, so that a head of 50,000 people never has 50,000 obligations in memory at once."""
+
+    def __init__(self, ahead_end: date):
+        self.ahead_end = ahead_end
+        self.overdue = 0
+        self.shown = 0
+        self.items: list = []
+
+    def append(self, o) -> None:
         if o.status == "overdue":
-            overdue[o.talker_id] += 1
-        if o.status == "overdue" or (o.status == "due" and o.deadline <= ahead_end):
-            found.setdefault(o.talker_id, []).append(o)
-    by_talker, more = {}, {}
-    for talker_id, items in found.items():
-        items.sort(key=lambda o: (not o.never_talked, -o.days_overdue, o.status != "overdue", o.deadline, o.talked_to_id))
-        by_talker[talker_id], more[talker_id] = items[:MAX_ITEMS], max(len(items) - MAX_ITEMS, 0)
-    names = _names_of(o.talked_to_id for items in by_talker.values() for o in items)
-    by_talker = {tid: [ObligationItem(o.talker_id, o.talked_to_id, names.get(o.talked_to_id, ""), o.deadline,
-                                      o.status, o.days_overdue, o.never_talked) for o in items]
-                 for tid, items in by_talker.items()}
-    return by_talker, more, overdue
+            self.overdue += 1
+        elif o.status != "due" or o.deadline > self.ahead_end:
+            return
+        self.shown += 1
+        # The digest's order; ties as the dashboard orders them, then as the core produced them.
+        self.items.append(((not o.never_talked, -o.days_overdue, o.status != "overdue", o.deadline,
+                            o.talked_to_id, _STATUS_RANK[o.status], o.period_start, self.shown), o))
+        if len(self.items) >= 4 * MAX_ITEMS:
+            self.items.sort(key=itemgetter(0))
+            del self.items[MAX_ITEMS:]
+
+    def first(self) -> list:
+        self.items.sort(key=itemgetter(0))
+        return [o for _, o in self.items[:MAX_ITEMS]]
+
+
+_STATUS_RANK = {"overdue": 0, "due": 1, "done": 2}
+
+
+class UnitTalks:
+    """The unit's talk obligations for one run of the digest, streamed: each chunk computes the
+    obligations of the talkers among its people only (``add_people``), keeping for each the first
+    ``MAX_ITEMS`` red/blue items and the overdue count; HR's summary needs every talker's count,
+    so ``unit_summary`` first computes the talkers no chunk had (in groups of ``GROUP``). Memory:
+    one chunk's items and one talker group's data at a time, plus a counter per talker."""
+
+    GROUP = 50
+
+    def __init__(self, on: date, ahead_end: date):
+        from service.talks.loading import load_rules, possible_talkers
+
+        self.on, self.ahead_end = on, ahead_end
+        self.since = on - timedelta(days=DEFAULT_HORIZON_DAYS)
+        self.talkers = possible_talkers(self.since, on, *load_rules())
+        self.done: set[int] = set()
+        self.overdue: Counter = Counter()
+        self.items: dict[int, list] = {}  # this chunk's talkers only
+        self.more: dict[int, int] = {}
+        self._summary: UnitSummary | None = None
+
+    def add_people(self, ids) -> None:
+        """Compute the obligations of the talkers among ``ids`` (this chunk's), once per run."""
+        group = sorted(t for t in set(ids) if t in self.talkers and t not in self.done)
+        self.items, self.more = {}, {}
+        kept = self._compute(group)
+        names = _names_of(o.talked_to_id for k in kept.values() for o in k.first())
+        for t, k in kept.items():
+            first = k.first()
+            self.items[t] = [ObligationItem(o.talker_id, o.talked_to_id, names.get(o.talked_to_id, ""), o.deadline,
+                                            o.status, o.days_overdue, o.never_talked) for o in first]
+            self.more[t] = max(k.shown - MAX_ITEMS, 0)
+
+    def items_of(self, talker_id: int) -> list:
+        return self.items.get(talker_id, ())
+
+    def unit_summary(self) -> UnitSummary:
+        """HR's summary: computes every talker not computed yet (counts only), then reads the rest."""
+        if self._summary is None:
+            rest = sorted(self.talkers - self.done)
+            for start in range(0, len(rest), self.GROUP):
+                self._compute(rest[start:start + self.GROUP])
+            self._summary = _unit_summary(self.overdue, self.on)
+        return self._summary
+
+    def _compute(self, group: list[int]) -> dict:
+        from service.talks.loading import talker_obligations
+
+        if not group:
+            return {}
+        kept = talker_obligations(self.on, group, self.since, out_for=lambda _t: _Kept(self.ahead_end))
+        for t, k in kept.items():
+            self.done.add(t)
+            if k.overdue:
+                self.overdue[t] += k.overdue
+        return kept
 
 
 def _hospital():
@@ -178,12 +246,6 @@ def _patient_id():
     from service.care.models import HospitalCase
 
     return HospitalCase.person_id
-
-
-def _obligations(on: date):
-    from service.talks.loading import obligations
-
-    return obligations(on)
 
 
 def _unit_summary(overdue: Counter, on: date) -> UnitSummary:

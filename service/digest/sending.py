@@ -38,7 +38,8 @@ def send_weekly_digests(day: date, hour: int | None = None, chunk_size: int = CH
                         settings.send_hour, working):
         return {**counts, "skipped": "not the send time"}
     monday = week_start(day)
-    run: dict = {}  # what every chunk shares (the unit's talk obligations), computed once
+    run: dict = {}  # what lasts across chunks (the unit's talk obligations, streamed)
+    hr_later: list[int] = []  # HR's unit summary counts every leader: their emails come last
     last_id = 0
     while True:
         people = db.session.scalars(select(Person).where(
@@ -56,18 +57,29 @@ def send_weekly_digests(day: date, hour: int | None = None, chunk_size: int = CH
         prefs = preferences_of([p.id for p in todo])
         counts["opted_out"] += sum(1 for p in todo if not prefs[p.id].weekly_email)
         todo = [p for p in todo if prefs[p.id].weekly_email]
-        if todo:
-            views = person_views(todo, day)
-            data = load_week(views, monday, day, run)
-            emails = []
-            for person, view in zip(todo, views):
-                digest = build_digest(view, monday, data)
-                if digest.empty and not prefs[person.id].nothing_due_note:
-                    counts["nothing_due"] += 1
-                    continue
-                emails.append((person, "weekly", "weekly", weekly_key(person.id, day), {"digest": digest}))
-            written = queue_emails(emails)  # one statement per chunk; a racing run's rows win
-            counts["queued"] += written
-            counts["already"] += len(emails) - written
+        hr_later.extend(p.id for p in todo if p.access_role == "hr")
+        _queue_chunk([p for p in todo if p.access_role != "hr"], prefs, day, monday, run, counts)
         db.session.commit()  # one transaction per chunk: a crash keeps the chunks already written
+    if hr_later:
+        people = db.session.scalars(select(Person).where(Person.id.in_(hr_later)).order_by(Person.id)).unique().all()
+        _queue_chunk(people, preferences_of(hr_later), day, monday, run, counts)
+        db.session.commit()
     return counts
+
+
+def _queue_chunk(todo: list[Person], prefs: dict, day: date, monday: date, run: dict, counts: dict) -> None:
+    """Build and queue the emails of ``todo`` (people who want one and have none this week yet)."""
+    if not todo:
+        return
+    views = person_views(todo, day)
+    data = load_week(views, monday, day, run)
+    emails = []
+    for person, view in zip(todo, views):
+        digest = build_digest(view, monday, data)
+        if digest.empty and not prefs[person.id].nothing_due_note:
+            counts["nothing_due"] += 1
+            continue
+        emails.append((person, "weekly", "weekly", weekly_key(person.id, day), {"digest": digest}))
+    written = queue_emails(emails)  # one statement per chunk; a racing run's rows win
+    counts["queued"] += written
+    counts["already"] += len(emails) - written

@@ -213,17 +213,25 @@ class TalkIndex:
             self._pairs = pairs
 
     @classmethod
-    def from_rows(cls, rows: Iterable[tuple], talker_id: Hashable | None = None) -> "TalkIndex":
+    def from_rows(cls, rows: Iterable[tuple], talker_id: Hashable | None = None,
+                  earlier: Iterable[tuple] = ()) -> "TalkIndex":
         """The same index from plain rows ``(talk_id, date, kind, collective, talker_ids,
         talked_to_ids)`` (ids distinct within a row), without a ``TalkHeld`` per talk: the
         database path, where 300,000 frozen dataclasses cost more than the index itself.
-        Same-day talks keep input order, as in the constructor."""
+        Same-day talks keep input order, as in the constructor.
+
+        ``earlier`` holds ``(talker_id, talked_to_id, ordinal)`` for pairs that talked before every
+        row (and before any window a rule looks at): such talks only settle "never talked", so one
+        marker per pair (kind ``None``, accepted by no rule) stands for all of them."""
         index = cls.__new__(cls)
         with _collector_paused():
             rows = list(rows)
             if any(rows[i][1] > rows[i + 1][1] for i in range(len(rows) - 1)):
                 rows.sort(key=itemgetter(1))
             pairs: dict[tuple, list[tuple]] = {}
+            for t, p, ordinal in earlier:
+                if talker_id is None or t == talker_id:
+                    pairs[(t, p)] = [(ordinal, None, True, None)]
             for talk_id, day, kind, collective, talkers, talked_to in rows:
                 if talker_id is not None:
                     if talker_id not in talkers:
@@ -452,6 +460,7 @@ def compute_obligations(
     on: date,
     since: date | None = None,
     talker_id: Hashable | None = None,
+    out=None,
 ) -> list[Obligation]:
     """All talk obligations as they stand on ``on`` (see the module docstring for the rules).
 
@@ -460,18 +469,21 @@ def compute_obligations(
     ``oversights=()``. ``since`` bounds the history (default: 365 days before ``on``).
     ``talker_id`` keeps only one talker's obligations. Cost is linear in register size, talks and
     obligations (plus a bisect per obligation); never pairs x talks.
+    ``out`` (anything with ``append``, default a new list) receives the obligations one by one and
+    is returned: a caller that only counts or keeps the first few need not hold them all.
     """
     on_o = on.toordinal()
     since_o = (since or on - timedelta(days=DEFAULT_HORIZON_DAYS)).toordinal()
     if since_o > on_o:
-        return []
+        return [] if out is None else out
     if isinstance(memberships, Register):
         if oversights:
             raise ValueError("a Register already holds the oversights: pass oversights=()")
         register = memberships
     index = talks if isinstance(talks, TalkIndex) else TalkIndex(talks, talker_id)
     day = _Days()
-    out: list[Obligation] = []
+    if out is None:
+        out = []
     with _collector_paused():
         if not isinstance(memberships, Register):
             register = Register(memberships, oversights)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import String, or_, select, type_coerce
+from sqlalchemy import String, func, or_, select, type_coerce
 from sqlalchemy.orm import aliased
 
 from service.extensions import db
@@ -16,13 +16,14 @@ from service.people.models import Oversight as OversightRow
 from service.people.models import Posting
 from service.talks.cadence import (
     DEFAULT_HORIZON_DAYS, KINDS, CadenceRule, Obligation, TalkHeld, TalkIndex, Trigger, TriggerRule,
-    compute_obligations, red_letter_order,
+    _collector_paused, compute_obligations, red_letter_order,
 )
 from service.talks.defaults import DEFAULT_CADENCE_RULES, DEFAULT_TRIGGER_RULES
 from service.talks.models import (
     CadenceRuleRow, Talk, TalkKind, TalkParticipant, TalkSettings, TalkTrigger, TriggerRuleRow,
 )
-from service.talks.register import Audience, Membership, Oversight
+from service.talks.periods import periods_overlapping
+from service.talks.register import Audience, Membership, Oversight, Register
 
 DEFAULT_KIND_NAMES = {
     "routine": ("日常谈心", "Routine heart-to-heart"),
@@ -118,11 +119,11 @@ def load_rules() -> tuple[list[CadenceRule], list[TriggerRule]]:
 
 @dataclass(frozen=True)
 class RegisterScope:
-    """The part of the register one talker's obligations depend on: the sections the talker is in
-    or oversees during the horizon, and everyone with a posting in them. ``None`` instead of a
-    scope means the whole unit (everyone's obligations, or a talker whose rule is "everyone")."""
+    """The part of the register some talkers' obligations depend on: the sections they are in or
+    oversee during the horizon, and everyone with a posting in them. ``None`` instead of a scope
+    means the whole unit (everyone's obligations, or a talker whose rule is "everyone")."""
 
-    talker_id: int
+    talker_ids: frozenset
     sections: frozenset[int]
 
 
@@ -134,8 +135,16 @@ def _overlaps(model, since: date, on: date):
 def register_scope(talker_id: int, since: date, on: date, rules: list[CadenceRule],
                    trigger_rules: list[TriggerRule]) -> RegisterScope | None:
     """What to load for ``talker_id``'s obligations alone; ``None`` when that is the whole unit."""
+    return group_scope((talker_id,), since, on, rules, trigger_rules)
+
+
+def group_scope(talker_ids, since: date, on: date, rules: list[CadenceRule],
+                trigger_rules: list[TriggerRule]) -> RegisterScope | None:
+    """What to load for the obligations of ``talker_ids`` (two queries for the group); ``None``
+    when one of them talks with the whole unit (e.g. the head)."""
+    ids = list(talker_ids)
     own = db.session.execute(select(Posting.section_id, Posting.role).where(
-        Posting.person_id == talker_id, *_overlaps(Posting, since, on))).all()
+        Posting.person_id.in_(ids), *_overlaps(Posting, since, on))).all()
     roles = {role for _, role in own}
     whole_unit = any(r.talker_selector in roles and r.talked_to_selector.scope == "everyone" for r in rules) or any(
         r.talker_selector in roles for r in trigger_rules if r.talker_selector == "head")
@@ -143,8 +152,20 @@ def register_scope(talker_id: int, since: date, on: date, rules: list[CadenceRul
         return None
     sections = {s for s, _ in own if s is not None}
     sections.update(db.session.scalars(select(OversightRow.section_id).where(
-        OversightRow.deputy_id == talker_id, *_overlaps(OversightRow, since, on))))
-    return RegisterScope(talker_id, frozenset(sections))
+        OversightRow.deputy_id.in_(ids), *_overlaps(OversightRow, since, on))))
+    return RegisterScope(frozenset(ids), frozenset(sections))
+
+
+def possible_talkers(since: date, on: date, rules: list[CadenceRule], trigger_rules: list[TriggerRule]) -> set[int]:
+    """Everyone who may owe a talk on ``on`` (a superset): whoever held a talker role of a rule,
+    or a role trigger rules read (head, chief), or oversaw a section, in the year before ``since``
+    up to ``on``. A few ids per section: what streaming over talkers iterates."""
+    low = since - timedelta(days=DEFAULT_HORIZON_DAYS)
+    roles = {r.talker_selector for r in rules} | ({"head", "chief"} if trigger_rules else set())
+    found = set(db.session.scalars(select(Posting.person_id).where(
+        Posting.role.in_(sorted(roles)), *_overlaps(Posting, low, on)).distinct()))
+    found.update(db.session.scalars(select(OversightRow.deputy_id).where(*_overlaps(OversightRow, low, on)).distinct()))
+    return found
 
 
 def _people_in(scope: RegisterScope, since: date, on: date):
@@ -163,11 +184,15 @@ def load_register(since: date, on: date, scope: RegisterScope | None = None
     ov = select(OversightRow.deputy_id, OversightRow.section_id, OversightRow.valid_from,
                 OversightRow.valid_to).where(*_overlaps(OversightRow, since, on))
     if scope is not None:
-        stmt = stmt.where(or_(Posting.person_id == scope.talker_id,
+        stmt = stmt.where(or_(Posting.person_id.in_(list(scope.talker_ids)),
                               Posting.person_id.in_(_people_in(scope, since, on))))
         ov = ov.where(OversightRow.section_id.in_(scope.sections))
-    memberships = [Membership(*row) for row in db.session.execute(stmt)]
-    oversights = [Oversight(*row) for row in db.session.execute(ov)]
+    # In a fixed order, so that a scoped register lists its people as the whole one does, and the
+    # core's ties (same standing, same dates) come out in the same order either way.
+    memberships = [Membership(*row) for row in db.session.execute(stmt.order_by(Posting.person_id, Posting.valid_from,
+                                                                               Posting.id))]
+    oversights = [Oversight(*row) for row in db.session.execute(ov.order_by(OversightRow.deputy_id,
+                                                                             OversightRow.valid_from, OversightRow.id))]
     return memberships, oversights
 
 
@@ -188,46 +213,111 @@ class _Days:
         return d
 
 
-def talk_rows(since: date, on: date, talker_id: int | None = None) -> list[tuple]:
+def _fetch(conn, stmt) -> list[tuple]:
+    """All rows of ``stmt`` as the driver's own tuples: SQLAlchemy binds the parameters, but its
+    Row objects (2 s for 870,000 participant rows) are skipped. Dates stay as the driver gives
+    them (SQLite: ISO text), booleans too (SQLite: 0/1)."""
+    result = conn.execute(stmt)
+    try:
+        return result.cursor.fetchall()
+    finally:
+        result.close()
+
+
+def full_rows_from(rules: list[CadenceRule], trigger_rules: list[TriggerRule], since: date, on: date) -> date:
+    """The first day on which a talk can satisfy any obligation of ``[since, on]``: the start of
+    the first period of each rule overlapping ``since``, and the earliest trigger window (triggers
+    are read from 31 days before ``since``). Older talks only tell who has ever talked."""
+    low = since - timedelta(days=31 + max((r.window_before_days for r in trigger_rules), default=0))
+    for r in rules:
+        found = periods_overlapping(since, on, r.frequency, r.n_weeks, r.anchor)
+        if found:
+            low = min(low, found[0][0])
+    return low
+
+
+def earlier_pairs(since: date, until: date, talker_ids=None) -> list[tuple]:
+    """``(talker_id, talked_to_id, ordinal of the latest talk)`` for each pair that talked in
+    ``[since - a year, until)``: one GROUP BY instead of every row, enough for "never talked"."""
+    low = since - timedelta(days=DEFAULT_HORIZON_DAYS)
+    if until <= low:
+        return []
+    talker, talked = aliased(TalkParticipant), aliased(TalkParticipant)
+    stmt = (select(talker.person_id, talked.person_id, func.max(_raw_day(Talk.held_on)))
+            .select_from(talker).join(Talk, Talk.id == talker.talk_id)
+            .join(talked, talked.talk_id == talker.talk_id)
+            .where(talker.role == "talker", talked.role == "talked_to", Talk.status == "held",
+                   Talk.held_on >= low, Talk.held_on < until)
+            .group_by(talker.person_id, talked.person_id))
+    if talker_ids is not None:
+        stmt = stmt.where(talker.person_id.in_(list(talker_ids)))
+    day = _Days()
+    return [(t, p, day(last).toordinal()) for t, p, last in _fetch(db.session.connection(), stmt)]
+
+
+def talk_rows(since: date, on: date, talker_id: int | None = None, full_from: date | None = None,
+              talker_ids=None) -> list[tuple]:
     """Held talks (not scheduled ones) in ``[since - a year, on]`` (a year more, to know who never
     talked) as plain rows ``(id, date, kind, collective, talker_ids, talked_to_ids)`` in (date, id)
-    order. With ``talker_id``, only the talks that person held (a leader's own obligations)."""
-    window = (Talk.status == "held", Talk.held_on <= on, Talk.held_on >= since - timedelta(days=DEFAULT_HORIZON_DAYS))
+    order. With ``talker_id``, only the talks that person held (a leader's own obligations); with
+    ``talker_ids``, the talks any of them held. With ``full_from``, only from that day (the caller
+    reads the older ones as ``earlier_pairs``)."""
+    low = since - timedelta(days=DEFAULT_HORIZON_DAYS)
+    if full_from is not None:
+        low = max(low, full_from)
+    window = (Talk.status == "held", Talk.held_on <= on, Talk.held_on >= low)
     roles = TalkParticipant.role.in_(("talker", "talked_to"))
-    # Core, not the ORM session, and fetched at once (.all(): one fetchall, not a call per row):
-    # plain tuples, hundreds of thousands of them for the whole unit.
+    # Core, not the ORM session, and fetched at once as the driver's tuples: hundreds of
+    # thousands of them for the whole unit.
     conn = db.session.connection()
     day = _Days()
-    if talker_id is not None:
-        # One query from the talker's own participant rows (index person_id, role, talk_id).
+    if talker_id is not None or talker_ids is not None:
+        # One query from the talkers' own participant rows (index person_id, role, talk_id).
         mine = aliased(TalkParticipant)
+        who = mine.person_id == talker_id if talker_id is not None else mine.person_id.in_(list(talker_ids))
         talks: dict[int, list] = {}
-        for talk_id, held_on, kind, collective, person_id, role in conn.execute(
+        for talk_id, held_on, kind, collective, person_id, role in _fetch(conn,
                 select(Talk.id, _raw_day(Talk.held_on), Talk.kind, Talk.collective, TalkParticipant.person_id,
                        TalkParticipant.role)
                 .select_from(mine).join(Talk, Talk.id == mine.talk_id)
                 .join(TalkParticipant, TalkParticipant.talk_id == Talk.id)
-                .where(mine.person_id == talker_id, mine.role == "talker", *window, roles)).all():
+                .where(who, mine.role == "talker", *window, roles)):
             t = talks.get(talk_id)
             if t is None:
-                t = talks[talk_id] = [talk_id, day(held_on), kind, collective, [], []]
-            t[4 if role == "talker" else 5].append(person_id)
+                t = talks[talk_id] = [talk_id, day(held_on), kind, bool(collective), [], []]
+            ids = t[4 if role == "talker" else 5]
+            if person_id not in ids:  # a talk held by two of the group comes once per talker
+                ids.append(person_id)
         return sorted(map(tuple, talks.values()), key=lambda t: (t[1], t[0]))
     # The whole unit: two flat queries (talks, then their participants) rather than one join, so
     # that each talk's date is decoded once, not once per participant.
     people: dict[int, tuple[list, list]] = {}
-    for talk_id, person_id, role in conn.execute(
+    for talk_id, person_id, role in _fetch(conn,
             select(TalkParticipant.talk_id, TalkParticipant.person_id, TalkParticipant.role)
-            .join(Talk, Talk.id == TalkParticipant.talk_id).where(*window, roles)).all():
+            .join(Talk, Talk.id == TalkParticipant.talk_id).where(*window, roles)):
         entry = people.get(talk_id)
         if entry is None:
             entry = people[talk_id] = ([], [])
         entry[0 if role == "talker" else 1].append(person_id)
     none = ((), ())
-    return [(talk_id, day(held_on), kind, collective, *people.get(talk_id, none))
-            for talk_id, held_on, kind, collective in conn.execute(
+    return [(talk_id, day(held_on), kind, bool(collective), *people.get(talk_id, none))
+            for talk_id, held_on, kind, collective in _fetch(conn,
                 select(Talk.id, _raw_day(Talk.held_on), Talk.kind, Talk.collective).where(*window)
-                .order_by(Talk.held_on, Talk.id)).all()]
+                .order_by(Talk.held_on, Talk.id))]
+
+
+def talk_index(since: date, on: date, rules, trigger_rules, talker_id: int | None = None,
+               talker_ids=None) -> TalkIndex:
+    """The talks of ``[since - a year, on]`` indexed for the core: full rows from the first day a
+    talk can satisfy an obligation, one "talked before" marker per pair for the older ones. The
+    same obligations as indexing every row (tests/test_talks_unit_obligations.py)."""
+    full_from = full_rows_from(rules, trigger_rules, since, on)
+    # The collector paused while hundreds of thousands of rows arrive: in a process holding many
+    # objects (a gunicorn worker, the benchmark) each full collection walks all of them; measured,
+    # 9 s instead of 4 s for the whole unit.
+    with _collector_paused():
+        earlier = earlier_pairs(since, full_from, talker_ids if talker_id is None else (talker_id,))
+        return TalkIndex.from_rows(talk_rows(since, on, talker_id, full_from, talker_ids), talker_id, earlier)
 
 
 def load_talks(since: date, on: date, talker_id: int | None = None) -> list[TalkHeld]:
@@ -275,10 +365,62 @@ def obligations(on: date, talker_id: int | None = None, since: date | None = Non
     rules, trigger_rules = load_rules()
     scope = None if talker_id is None else register_scope(talker_id, since, on, rules, trigger_rules)
     memberships, oversights = load_register(since, on, scope)
-    talks = TalkIndex.from_rows(talk_rows(since, on, talker_id), talker_id)
+    talks = talk_index(since, on, rules, trigger_rules, talker_id)
     found = compute_obligations(rules, trigger_rules, memberships, oversights, talks,
                                 load_triggers(since, on, scope), on, since, talker_id=talker_id)
     return red_letter_order(found)
+
+
+def unit_obligations_into(out, on: date, since: date | None = None):
+    """Everyone's obligations on ``on`` handed one by one to ``out.append`` (in the core's order),
+    without a list of them all or red-letter sorting: for tallies over the whole unit."""
+    since = since or on - timedelta(days=DEFAULT_HORIZON_DAYS)
+    rules, trigger_rules = load_rules()
+    memberships, oversights = load_register(since, on)
+    talks = talk_index(since, on, rules, trigger_rules)
+    return compute_obligations(rules, trigger_rules, memberships, oversights, talks,
+                               load_triggers(since, on), on, since, out=out)
+
+
+def talker_obligations(on: date, talker_ids, since: date | None = None, out_for=None) -> dict:
+    """The obligations of each of ``talker_ids`` on ``on``, talker by talker, in the core's order
+    (not red-letter order): ``{talker_id: what out_for(talker_id) collected}`` where ``out_for``
+    makes a sink for ``compute_obligations(out=...)`` (default: a list). The same obligations as
+    ``obligations(on)`` filtered to each talker (tests/test_talks_unit_obligations.py), for a cost
+    that follows the group: the group's register scope and the talks its members held.
+
+    Talkers who talk with the whole unit (the head) or oversee sections (deputies) are computed
+    one at a time, on their own scope; the others (section chiefs) together, on the union of
+    theirs. So a caller streaming over all talkers in groups holds one group's data at a time."""
+    since = since or on - timedelta(days=DEFAULT_HORIZON_DAYS)
+    rules, trigger_rules = load_rules()
+    ids = sorted(set(talker_ids))
+    if not ids:
+        return {}
+    overseers = set(db.session.scalars(select(OversightRow.deputy_id).where(
+        OversightRow.deputy_id.in_(ids), *_overlaps(OversightRow, since, on))))
+    alone, together = [], []
+    for t in ids:
+        (alone if t in overseers else together).append(t)
+    if together and group_scope(together, since, on, rules, trigger_rules) is None:
+        # Somebody of the group talks with the whole unit: find them, and compute them alone.
+        wide = [t for t in together if register_scope(t, since, on, rules, trigger_rules) is None]
+        alone.extend(wide)
+        together = [t for t in together if t not in set(wide)]
+    groups = [[t] for t in alone] + ([together] if together else [])
+    result: dict = {}
+    for group in groups:
+        scope = group_scope(group, since, on, rules, trigger_rules)
+        memberships, oversights = load_register(since, on, scope)
+        register = Register(memberships, oversights)
+        del memberships, oversights
+        index = talk_index(since, on, rules, trigger_rules, talker_ids=group)
+        triggers = load_triggers(since, on, scope)
+        for t in group:
+            result[t] = compute_obligations(rules, trigger_rules, register, (), index, triggers, on, since,
+                                            talker_id=t, out=out_for(t) if out_for else None)
+        del register, index, triggers
+    return result
 
 
 def month_proposals(leader_id: int, today: date) -> dict:

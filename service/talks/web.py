@@ -391,7 +391,34 @@ def dashboard():
     due_list = [o for o in mine if o.status != "done" and o.period_end >= today.replace(day=1) - timedelta(days=31)
                 or o.status == "overdue"]
     people_ids = list(dict.fromkeys(o.talked_to_id for o in mine))
-    cells = coverage(mine, months, key=lambda o: o.talked_to_id)
+    # A head of 10,000 people gets the matrix by section (share done), each section a link to
+    # its people; a leader of a few hundred gets one row per person, as before.
+    section_rows = None
+    drill = request.args.get("section", type=int)
+    if drill is not None or len(people_ids) > 400:
+        section_of = {}
+        for i in range(0, len(people_ids), 900):  # SQLite's bound-parameter limit
+            section_of.update(db.session.execute(select(Person.id, Person.section_id).where(
+                Person.id.in_(people_ids[i:i + 900]))).all())
+        if drill is not None:
+            people_ids = [p for p in people_ids if section_of.get(p) == drill]
+            mine_shown = [o for o in mine if section_of.get(o.talked_to_id) == drill]
+        else:
+            shares: dict = {}
+            for ((section_id, _pid), m), status in coverage(
+                    mine, months, key=lambda o: (section_of.get(o.talked_to_id), o.talked_to_id)).items():
+                done_total = shares.setdefault((section_id, m), [0, 0])
+                done_total[1] += 1
+                done_total[0] += status == "done"
+            by_id = {s.id: s for s in db.session.scalars(select(Section).where(
+                Section.id.in_({k[0] for k in shares if k[0] is not None})))}
+            section_rows = {"sections": sorted((s for s in by_id.values()), key=lambda s: s.code),
+                            "shares": shares, "people": len(people_ids),
+                            "no_section": any(k[0] is None for k in shares)}
+            people_ids, mine_shown = [], []
+    else:
+        mine_shown = mine
+    cells = coverage(mine_shown, months, key=lambda o: o.talked_to_id)
     follow_ups = db.session.scalars(select(FollowUp).where(FollowUp.owner_id == me.id)
                                     .order_by(FollowUp.done_on.is_not(None), FollowUp.due_on)).all()
     recent = db.session.scalars(visible_talks(me).options(selectinload(Talk.participants), selectinload(Talk.signoffs))
@@ -402,6 +429,7 @@ def dashboard():
     page = render_template("talks/dashboard.html", due_list=due_list[:100], people_ids=people_ids, names=names,
                            months=months, month_keys=[m.strftime("%Y-%m") for m in months], cells=cells,
                            follow_ups=follow_ups, recent=recent, to_sign=to_sign, today=today,
+                           section_rows=section_rows, drill=drill,
                            # Translated once: a lazy label is translated again at each of ~2,000 cells.
                            status_labels={k: str(v) for k, v in STATUS_LABELS.items()}, colours=STATUS_COLOURS,
                            kinds=kinds, hr=hr)
@@ -411,26 +439,39 @@ def dashboard():
 
 
 def _hr_view(today: date, months: list[date]) -> dict:
-    """The unit's coverage: sections x months (share done), overdue counts by leader, a trend."""
-    found = obligations(today, since=months[0])
+    """The unit's coverage: sections x months (share done), overdue counts by leader, a trend.
+
+    Tallied as the core hands the obligations over (``unit_obligations_into``): counts per
+    (section, month), never a list of the unit's 100,000 obligations."""
+    from types import SimpleNamespace
+
+    from service.talks.loading import unit_obligations_into
+
     sections = db.session.scalars(select(Section).order_by(Section.code)).all()
     section_of = dict(db.session.execute(select(Person.id, Person.section_id).where(Person.left_on.is_(None))).all())
     done, total = defaultdict(int), defaultdict(int)
-    month_done, month_total = defaultdict(int), defaultdict(int)
     overdue_by_leader = defaultdict(int)
-    for o in found:
+    spans = [(m, (m.year, m.month)) for m in months]
+
+    def tally(o) -> None:
         if o.status == "overdue":
             overdue_by_leader[o.talker_id] += 1
         if o.source != "cadence":
-            continue
-        for m in months:
-            if o.period_start <= m <= o.period_end or (o.period_start.year, o.period_start.month) == (m.year, m.month):
+            return
+        start, end, ok = o.period_start, o.period_end, o.status == "done"
+        first = (start.year, start.month)
+        for m, ym in spans:
+            if start <= m <= end or first == ym:
                 key = (section_of.get(o.talked_to_id), m)
                 total[key] += 1
-                month_total[m] += 1
-                if o.status == "done":
+                if ok:
                     done[key] += 1
-                    month_done[m] += 1
+
+    unit_obligations_into(SimpleNamespace(append=tally), today, since=months[0])
+    month_done, month_total = defaultdict(int), defaultdict(int)
+    for (_s, m), n in total.items():
+        month_total[m] += n
+        month_done[m] += done[(_s, m)]
     heat = {k: (done[k], total[k]) for k in total}
     trend = [(m, round(100 * month_done[m] / month_total[m]) if month_total[m] else None) for m in months]
     leaders = sorted(overdue_by_leader.items(), key=lambda kv: -kv[1])
