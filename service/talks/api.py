@@ -40,6 +40,9 @@ from service.talks.records import content_readers, TalkError, attach, create_tal
 blp = Blueprint("talks_api", __name__, url_prefix="/api/talks",
                 description="Heart-to-heart talks: records, sign-off, rules, obligations")
 blp.before_request(authenticate_api)
+# One instance for every request: given the class, webargs builds a schema (and deep-copies its
+# fields) per request. Loading keeps no state on the schema, so sharing it between threads is safe.
+TALK_IN = TalkSchema()
 
 
 def _reject(exc: TalkError):
@@ -83,20 +86,23 @@ class Talks(MethodView):
                 TalkParticipant.person_id.in_(select(Person.id).where(Person.section_id == query["section_id"]))))
         return [dump_talk(t, g.actor, False) for t in paginate(stmt, pagination_parameters)]
 
-    @blp.arguments(TalkSchema)
+    @blp.arguments(TALK_IN)
     @blp.response(201, TalkSchema)
     def post(self, data):
         """Record a talk (you must be one of its talkers or its recorder)"""
         if g.token_scope == "read":
             abort(403, message=_("This token (or session) is read-only."))
+        today = unit_today()
         try:
-            talk = create_talk(data, g.actor, unit_today())
+            talk = create_talk(data, g.actor, today)
         except TalkError as exc:
             _reject(exc)
+        # The answer is built from what was just written, and its audited read of the content
+        # commits with the talk: one transaction, one commit, all or nothing.
+        data = dump_talk(talk, g.actor, True, g.token_scope, today)
+        location = url_for("talks_api.TalkById", talk_id=talk.id)  # before the commit expires the talk
         db.session.commit()
-        data = dump_talk(talk, g.actor, True, g.token_scope, unit_today())
-        db.session.commit()  # the audit entry of the read
-        return data, 201, {"Location": url_for("talks_api.TalkById", talk_id=talk.id)}
+        return data, 201, {"Location": location}
 
 
 @blp.route("/<int:talk_id>")
