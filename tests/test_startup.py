@@ -77,6 +77,16 @@ def test_migrations_from_empty_match_the_models(app):
         assert compare_metadata(ctx, db.metadata) == []
 
 
+def test_migrations_have_one_head():
+    """Production runs plain `flask db upgrade` (to "head"): branches must be joined."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(ROOT / "migrations"))
+    assert len(ScriptDirectory.from_config(config).get_heads()) == 1
+
+
 def test_migrations_downgrade_and_upgrade_again(app):
     from flask_migrate import downgrade, upgrade
     from sqlalchemy import inspect
