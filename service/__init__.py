@@ -4,12 +4,12 @@ from __future__ import annotations
 import importlib
 import os
 
-from flask import Flask, g, jsonify, render_template, request, send_from_directory, session
+from flask import Flask, flash, g, jsonify, render_template, request, send_from_directory, session
 from flask_login import current_user
 from sqlalchemy import event
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, default_exceptions
 
 from service.config import SWAGGER_ASSETS_URL, load_config
 from service.extensions import api, babel, csrf, db, limiter, login_manager, migrate
@@ -114,6 +114,19 @@ def _register_docs_assets(app: Flask) -> None:
 
 
 def _register_error_handlers(app: Flask) -> None:
+    from service.errors import DomainError, api_error_data
+
+    @app.errorhandler(DomainError)
+    def refused(error):
+        # A domain's rules refused the request: what it wrote before refusing is not kept.
+        db.session.rollback()
+        if request.path.startswith("/api"):
+            return api.handle_http_exception(_http_error(error.status, api_error_data(error)))
+        # Pages catch their domain's errors to show them by the field; one that slips through
+        # is still the visitor's 4xx, not our 500.
+        flash(error.message, "error")
+        return render_template("errors/error.html", error=_http_error(error.status, {})), error.status
+
     @app.errorhandler(IntegrityError)
     def integrity(error):
         # A race past the views' own checks (two requests with the same number): nothing is kept.
@@ -135,6 +148,13 @@ def _register_error_handlers(app: Flask) -> None:
         if request.path.startswith("/api"):
             return _error(500, "Internal error; it was logged.")
         return render_template("errors/error.html", error=None), 500
+
+
+def _http_error(code: int, data: dict) -> HTTPException:
+    """The HTTP error ``flask_smorest.abort(code, **data)`` raises, for a handler to answer with."""
+    error = default_exceptions[code]()
+    error.data = data
+    return error
 
 
 def _error(code: int, message: str):

@@ -21,7 +21,7 @@ from service.care.models import (
     Appointment, ClinicDaySlot, HealthCheckCampaign, HospitalCase, SwapRequest, VisitTask,
 )
 from service.care.settings import care_settings
-from service.care.visits import CareError, close_task, report_case
+from service.care.visits import close_task, report_case
 from service.clock import unit_today
 from service.extensions import db
 from service.people.models import Person
@@ -32,11 +32,6 @@ blp = Blueprint("care_api", __name__, url_prefix="/api/care",
 blp.before_request(authenticate_api)
 
 _SETTING_FIELDS = tuple(CareSettingsSchema().fields)
-
-
-def _reject(exc: CareError):
-    db.session.rollback()
-    field_error(exc.status, exc.field, exc.message)
 
 
 def _raw(obj, schema_class) -> dict:
@@ -101,10 +96,7 @@ class HospitalCases(MethodView):
         if person is None:
             field_error(422, "person_id", _("No person with id %(id)s.", id=data["person_id"]))
         require("write", "care_case", person)
-        try:
-            case = report_case(data, person, g.actor, unit_today(), care_settings())
-        except CareError as exc:
-            _reject(exc)
+        case = report_case(data, person, g.actor, unit_today(), care_settings())
         audit.record("create", "care_case", case.id, {"person_id": [None, person.id]})
         db.session.commit()
         return dump_case(case), 201, {"Location": url_for("care_api.HospitalCaseById", case_id=case.id)}
@@ -147,10 +139,7 @@ class VisitTaskClose(MethodView):
         """Close a visit task: visited / phoned / by proxy (the latter two for out-of-town stays)"""
         task = get_or_404(VisitTask, task_id, "visit task")
         require("write", "visit_task", task)
-        try:
-            close_task(task, data, g.actor, unit_today(), care_settings())
-        except CareError as exc:
-            _reject(exc)
+        close_task(task, data, g.actor, unit_today(), care_settings())
         audit.record("close", "visit_task", task.id, {"outcome": [None, task.outcome],
                                                       "allowance_yuan": [None, task.allowance_yuan]})
         db.session.commit()
@@ -300,10 +289,7 @@ class AppointmentById(MethodView):
             field_error(422, "window_end", _("The window ends before it starts."))
         rebook = False
         if "status" in data:
-            try:
-                rebook = check_attendance(a, data["status"], today)
-            except CareError as exc:
-                _reject(exc)
+            rebook = check_attendance(a, data["status"], today)
             if rebook:
                 a.missed_on = a.day
         audit.update(a, data, "appointment", a.id)
@@ -327,10 +313,7 @@ class SwapRequests(MethodView):
             abort(404, message=_("No appointment with id %(id)s.", id=appointment_id))
         if a.status != "booked":
             field_error(409, "wanted_day", _("Only a booked appointment can be moved."))
-        try:
-            check_slot_has_room(a, data["wanted_day"], data["wanted_half"], unit_today())
-        except CareError as exc:
-            _reject(exc)
+        check_slot_has_room(a, data["wanted_day"], data["wanted_half"], unit_today())
         swap = SwapRequest(appointment_id=a.id, **data)
         db.session.add(swap)
         db.session.flush()
@@ -358,10 +341,7 @@ class SwapDecision(MethodView):
         """Approve (the slot must still have room) or reject a swap request"""
         require("write", "healthcheck")
         swap = get_or_404(SwapRequest, swap_id, "swap request")
-        try:
-            decide_swap(swap, data["approve"], g.actor, unit_today())
-        except CareError as exc:
-            _reject(exc)
+        decide_swap(swap, data["approve"], g.actor, unit_today())
         db.session.commit()
         return swap
 

@@ -15,7 +15,7 @@ from schemas.care import (
 from service import audit
 from service.api_support import field_error, get_or_404, paginate, require
 from service.auth.permissions import can, leads
-from service.care.api import _raw, _reject, blp
+from service.care.api import _raw, blp
 from service.care.events import close_event_task, ensure_kinds, report_event
 from service.care.models import CareItem, EventTask, LifeEvent, LifeEventKind, OvertimeLog
 from service.care.overtime import (
@@ -23,7 +23,6 @@ from service.care.overtime import (
     withdraw_overtime,
 )
 from service.care.settings import care_settings
-from service.care.visits import CareError
 from service.clock import unit_today
 from service.extensions import db
 from service.people.models import Person
@@ -114,10 +113,7 @@ class Overtime(MethodView):
         person = _person_or_422(data.pop("person_id", None) or g.actor.id)
         require("write", "overtime", person)
         today = unit_today()
-        try:
-            ot = log_overtime(data, person, g.actor, today, care_settings())
-        except CareError as exc:
-            _reject(exc)
+        ot = log_overtime(data, person, g.actor, today, care_settings())
         notify_leaders(ot, today)
         audit.record("create", "overtime", ot.id, {"person_id": [None, person.id], "status": [None, ot.status]})
         db.session.commit()
@@ -138,10 +134,7 @@ class OvertimeById(MethodView):
         ot = _overtime_or_404(overtime_id)
         require("write", "overtime", ot.person)
         before = {k: getattr(ot, k) for k in ("day", "start_time", "end_time", "hours", "task", "status")}
-        try:
-            edit_overtime(ot, data, g.actor, unit_today(), care_settings())
-        except CareError as exc:
-            _reject(exc)
+        edit_overtime(ot, data, g.actor, unit_today(), care_settings())
         notify_leaders(ot, unit_today())
         audit.record("update", "overtime", ot.id, audit.diff(before, {k: getattr(ot, k) for k in before}))
         db.session.commit()
@@ -153,10 +146,7 @@ class OvertimeById(MethodView):
         ot = _overtime_or_404(overtime_id)
         require("write", "overtime", ot.person)
         before = ot.status
-        try:
-            withdraw_overtime(ot, g.actor, unit_today(), care_settings())
-        except CareError as exc:
-            _reject(exc)
+        withdraw_overtime(ot, g.actor, unit_today(), care_settings())
         audit.record("withdraw", "overtime", ot.id, {"status": [before, ot.status]})
         db.session.commit()
         return dump_overtime(ot)
@@ -173,10 +163,7 @@ class OvertimeDecision(MethodView):
         require("write", "overtime", ot.person)
         if not may_confirm(g.actor, ot.person):
             abort(403, message=_("Only a leader of this person confirms their overtime."))
-        try:
-            decide_overtime(ot, data["confirm"], data["note"], g.actor, unit_today(), care_settings())
-        except CareError as exc:
-            _reject(exc)
+        decide_overtime(ot, data["confirm"], data["note"], g.actor, unit_today(), care_settings())
         audit.record("decide", "overtime", ot.id, {"status": ["pending", ot.status]})
         db.session.commit()
         return dump_overtime(ot)
@@ -211,10 +198,7 @@ class CareItemProvided(MethodView):
         """HR: mark a care item provided"""
         item = get_or_404(CareItem, item_id, "care item")
         require("write", "care_item", item.person)
-        try:
-            mark_provided(item, data["note"], g.actor, unit_today())
-        except CareError as exc:
-            _reject(exc)
+        mark_provided(item, data["note"], g.actor, unit_today())
         audit.record("provide", "care_item", item.id, {"status": ["open", "provided"]})
         db.session.commit()
         return dump_item(item)
@@ -281,10 +265,7 @@ class LifeEvents(MethodView):
         """Report a life event (HR, a leader of the person, or the person); creates leaders' tasks"""
         person = _person_or_422(data["person_id"])
         require("write", "care_case", person)
-        try:
-            event = report_event(data, person, g.actor, unit_today(), care_settings())
-        except CareError as exc:
-            _reject(exc)
+        event = report_event(data, person, g.actor, unit_today(), care_settings())
         audit.record("create", "life_event", event.id, {"person_id": [None, person.id],
                                                         "kind": [None, event.kind.code]})
         db.session.commit()
@@ -328,10 +309,7 @@ class EventTaskClose(MethodView):
         """The leader closes a life-event task with a note of what was done"""
         task = get_or_404(EventTask, task_id, "life-event task")
         require("write", "visit_task", task)
-        try:
-            close_event_task(task, data["note"], g.actor, unit_today())
-        except CareError as exc:
-            _reject(exc)
+        close_event_task(task, data["note"], g.actor, unit_today())
         audit.record("close", "event_task", task.id, {"closed_on": [None, task.closed_on.isoformat()]})
         db.session.commit()
         return dump_event_task(task)

@@ -28,6 +28,7 @@ from service.care.web import _day_in_range, bp
 from service.clock import unit_today
 from service.extensions import db
 from service.people.models import Person
+from service.web.refusals import flash_refusal, show_refusal
 
 OCCASION_LABELS = {"late": _l("Late on a working day"), "rest_day": _l("Day off"), "holiday": _l("Public holiday")}
 ITEM_LABELS = {"meal": _l("Meal"), "transport": _l("Ride home")}
@@ -115,11 +116,6 @@ def care_page_extras(user, today) -> dict:
             "item_status_labels": ITEM_STATUS_LABELS, "provider_labels": PROVIDER_LABELS}
 
 
-def _web_error(exc: CareError) -> str:
-    # The core's messages are translated already (gettext in the request's language).
-    return exc.message
-
-
 def _overtime_page(form: OvertimeForm, status: int = 200):
     today = unit_today()
     mine = db.session.scalars(select(OvertimeLog).where(OvertimeLog.person_id == current_user.id)
@@ -153,8 +149,7 @@ def overtime():
         try:
             ot = log_overtime(data, person, current_user, today, care_settings())
         except CareError as exc:
-            db.session.rollback()
-            getattr(form, {"person_id": "person"}.get(exc.field, exc.field), form.day).errors.append(_web_error(exc))
+            show_refusal(form, exc, default="day", rename={"person_id": "person"})
         else:
             notify_leaders(ot, today)
             audit.record("create", "overtime", ot.id, {"person_id": [None, person.id],
@@ -187,8 +182,7 @@ def overtime_decision(overtime_id):
         decide_overtime(ot, bool(form.confirm.data), (form.note.data or "").strip(), current_user, unit_today(),
                         care_settings())
     except CareError as exc:
-        db.session.rollback()
-        flash(_web_error(exc), "error")
+        flash_refusal(exc)
         return redirect(url_for("care.overtime"))
     audit.record("decide", "overtime", ot.id, {"status": ["pending", ot.status]}, via="web")
     db.session.commit()
@@ -209,8 +203,7 @@ def overtime_withdraw(overtime_id):
     try:
         withdraw_overtime(ot, current_user, unit_today(), care_settings())
     except CareError as exc:
-        db.session.rollback()
-        flash(_web_error(exc), "error")
+        flash_refusal(exc)
         return redirect(url_for("care.overtime"))
     audit.record("withdraw", "overtime", ot.id, {"status": [before, ot.status]}, via="web")
     db.session.commit()
@@ -247,8 +240,7 @@ def item_provided(item_id):
     try:
         mark_provided(item, (form.note.data or "").strip(), current_user, unit_today())
     except CareError as exc:
-        db.session.rollback()
-        flash(_web_error(exc), "error")
+        flash_refusal(exc)
         return redirect(url_for("care.items"))
     audit.record("provide", "care_item", item.id, {"status": ["open", "provided"]}, via="web")
     db.session.commit()
@@ -273,9 +265,7 @@ def report_event_page():
         try:
             event = report_event(data, person, current_user, unit_today(), care_settings())
         except CareError as exc:
-            db.session.rollback()
-            field = {"person_id": form.person, "kind_id": form.kind}.get(exc.field) or getattr(form, exc.field)
-            field.errors.append(_web_error(exc))
+            show_refusal(form, exc, default="occurred_on", rename={"person_id": "person", "kind_id": "kind"})
         else:
             audit.record("create", "life_event", event.id, {"person_id": [None, person.id],
                                                             "kind": [None, event.kind.code]}, via="web")
@@ -297,8 +287,7 @@ def close_event(task_id):
         try:
             close_event_task(task, form.note.data, current_user, unit_today())
         except CareError as exc:
-            db.session.rollback()
-            form.note.errors.append(_web_error(exc))
+            show_refusal(form, exc, default="note")
         else:
             audit.record("close", "event_task", task.id, {"closed_on": [None, task.closed_on.isoformat()]},
                          via="web")

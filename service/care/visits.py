@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from service.care.leaders import responsible_leaders
 from service.care.models import HospitalCase, VisitTask
+from service.errors import DomainError
 from service.extensions import db
 from service.labels import relation_label
 from service.outbox import queue_email
@@ -20,12 +21,11 @@ from service.people.models import Person, Relative
 from service.care.availability import unit_working_day
 
 
-class CareError(Exception):
+class CareError(DomainError):
     """A rejected care request: HTTP status, the field at fault, a message for a person."""
 
     def __init__(self, status: int, field: str, message: str):
-        super().__init__(message)
-        self.status, self.field, self.message = status, field, message
+        super().__init__(message, status=status, field=field)
 
 
 def visit_required(settings, admitted_on: date, discharged_on: date | None) -> bool:

@@ -27,6 +27,7 @@ from service.extensions import db
 from service.labels import relation_label
 from service.people.models import Person, Relative
 from service.care.availability import unit_working_day
+from service.web.refusals import show_refusal
 
 bp = Blueprint("care", __name__, url_prefix="/care")
 
@@ -126,8 +127,7 @@ def close(task_id):
         try:
             close_task(task, data, current_user, unit_today(), care_settings())
         except CareError as exc:
-            db.session.rollback()
-            getattr(form, exc.field).errors.append(_translate_care_error(exc))
+            show_refusal(form, exc, default="outcome", message=_translate_care_error(exc))
         else:
             audit.record("close", "visit_task", task.id, {"outcome": [None, task.outcome],
                                                           "allowance_yuan": [None, task.allowance_yuan]}, via="web")
@@ -169,9 +169,8 @@ def report():
         try:
             case = report_case(data, person, current_user, unit_today(), care_settings())
         except CareError as exc:
-            db.session.rollback()
-            field = {"relative_id": form.patient, "person_id": form.patient}.get(exc.field) or getattr(form, exc.field)
-            field.errors.append(_translate_care_error(exc))
+            # The person and the relative are both chosen in "patient".
+            show_refusal(form, exc, default="patient", message=_translate_care_error(exc))
         else:
             audit.record("create", "care_case", case.id, {"person_id": [None, person.id]}, via="web")
             db.session.commit()

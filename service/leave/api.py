@@ -25,17 +25,12 @@ from service.leave.care import PAY_MULTIPLE, unused_annual_leave
 from service.leave.entitlement import ADJUSTMENT
 from service.leave.models import LeaveKind, LeaveRequest
 from service.leave.presence import month_grid, people_on_leave
-from service.leave.requests import LeaveError, approve, cancel, parts_of, reject, status_label, submit
+from service.leave.requests import approve, cancel, parts_of, reject, status_label, submit
 from service.people.models import Person
 from service.workdays.official import is_provisional_year
 
 blp = Blueprint("leave_api", __name__, url_prefix="/api", description="Leave: kinds, requests, approvals, ledger, balances")
 blp.before_request(authenticate_api)
-
-
-def _fail(exc: LeaveError):
-    db.session.rollback()
-    field_error(exc.status, exc.field, exc.message)
 
 
 def visible_people_ids(actor: Person) -> list[int] | None:
@@ -180,13 +175,10 @@ class Requests(MethodView):
         kind = policy.kind_by_code(data["kind"])
         if kind is None:
             field_error(422, "kind", _("No leave kind %(code)s.", code=data["kind"]))
-        try:
-            req = submit(person, kind, data["start_date"], data["end_date"],
-                         starts_afternoon=data["starts_afternoon"], ends_noon=data["ends_noon"],
-                         reason=data["reason"], evidence=data["evidence"], actor=g.actor,
-                         record=data["record"], today=unit_today())
-        except LeaveError as exc:
-            _fail(exc)
+        req = submit(person, kind, data["start_date"], data["end_date"],
+                     starts_afternoon=data["starts_afternoon"], ends_noon=data["ends_noon"],
+                     reason=data["reason"], evidence=data["evidence"], actor=g.actor,
+                     record=data["record"], today=unit_today())
         db.session.commit()
         return dump_request(req), 201, {"Location": url_for("leave_api.RequestById", request_id=req.id)}
 
@@ -223,10 +215,7 @@ class Approve(MethodView):
     def post(self, data, request_id):
         """Approve (the current approver, or HR): the last approval books the days"""
         req = _pending_for_decision(request_id)
-        try:
-            approve(req, g.actor, data["note"])
-        except LeaveError as exc:
-            _fail(exc)
+        approve(req, g.actor, data["note"])
         db.session.commit()
         return dump_request(req)
 
@@ -238,10 +227,7 @@ class Reject(MethodView):
     def post(self, data, request_id):
         """Reject, with the reason"""
         req = _pending_for_decision(request_id)
-        try:
-            reject(req, g.actor, data["reason"])
-        except LeaveError as exc:
-            _fail(exc)
+        reject(req, g.actor, data["reason"])
         db.session.commit()
         return dump_request(req)
 
@@ -253,10 +239,7 @@ class Cancel(MethodView):
         """Cancel (the person before the leave begins, HR at any time): the days return"""
         req = _request_for(request_id)
         require("write", "leave", req.person)
-        try:
-            cancel(req, g.actor, unit_today())
-        except LeaveError as exc:
-            _fail(exc)
+        cancel(req, g.actor, unit_today())
         db.session.commit()
         return dump_request(req)
 

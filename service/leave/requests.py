@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from service import audit
 from service.clock import now_utc
+from service.errors import DomainError
 from service.extensions import db
 from service.leave import entitlement as core
 from service.leave.ledger import allocate, book, pending_days
@@ -27,12 +28,11 @@ MAX_SPAN_DAYS = 400  # the longest leave kind (maternity with extras) is well un
 OPEN = ("pending", "approved")
 
 
-class LeaveError(Exception):
+class LeaveError(DomainError):
     """A request the rules refuse: the field to blame, a message for a person, an HTTP status."""
 
     def __init__(self, field: str, message: str, status: int = 422):
-        super().__init__(message)
-        self.field, self.message, self.status = field, message, status
+        super().__init__(message, status=status, field=field)
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from service.leave.requests import (
     LeaveError, approve, cancel, kind_label, parts_of, reject, status_label, submit,
 )
 from service.people.models import Person, Section
+from service.web.refusals import flash_refusal, show_refusal
 from service.workdays.official import is_provisional_year
 
 # template_folder: the leave emails (mail/leave_*.txt) live beside the domain.
@@ -133,8 +134,7 @@ def new():
                          reason=(form.reason.data or "").strip(), evidence=(form.evidence.data or "").strip() or None,
                          actor=current_user, record=hr and form.record.data, today=unit_today())
         except LeaveError as exc:
-            db.session.rollback()
-            getattr(form, exc.field if exc.field in form else "start_date").errors.append(exc.message)
+            show_refusal(form, exc, default="start_date")
             status = exc.status
         else:
             db.session.commit()
@@ -174,8 +174,7 @@ def decide(request_id):
             else:
                 approve(req, current_user, (form.note.data or "").strip() or None)
         except LeaveError as exc:
-            db.session.rollback()
-            form.note.errors.append(exc.message)
+            show_refusal(form, exc, default="note")
         else:
             db.session.commit()
             flash(_("%(name)s: %(status)s.", name=req.person.name, status=status_label(req.status))
@@ -202,8 +201,7 @@ def cancel_request(request_id):
     try:
         cancel(req, current_user, unit_today())
     except LeaveError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
+        flash_refusal(exc)
     else:
         db.session.commit()
         flash(_("Leave cancelled; its days are back."), "info")

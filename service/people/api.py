@@ -19,7 +19,7 @@ from service.clock import unit_today
 from service.extensions import db
 from service.people.models import Person, Posting, Section, holds_on_clause
 from service.people.register import (
-    FieldError, apply_person, birthday_of, export_people_csv, import_people_csv, section_in_use, snapshot,
+    apply_person, birthday_of, export_people_csv, import_people_csv, section_in_use, snapshot,
 )
 
 blp = Blueprint("people", __name__, url_prefix="/api", description="Sections and people (the register)")
@@ -154,11 +154,7 @@ class People(MethodView):
     def post(self, data):
         """Add a person; the welcome email with a link to set a password goes through the outbox"""
         require("write", "person")
-        try:
-            person, _changes = apply_person(data, unit_today())
-        except FieldError as exc:
-            db.session.rollback()
-            field_error(exc.status, exc.field, exc.message)
+        person, _changes = apply_person(data, unit_today())
         from service.auth.accounts import invite
 
         invite(person)
@@ -185,11 +181,7 @@ class PersonById(MethodView):
         problem = person_consistency({**snapshot(person), **data})
         if problem:
             field_error(422, *problem)
-        try:
-            apply_person(data, unit_today(), person)
-        except FieldError as exc:
-            db.session.rollback()
-            field_error(exc.status, exc.field, exc.message)
+        apply_person(data, unit_today(), person)
         db.session.commit()
         return dump_person(person)
 

@@ -12,20 +12,18 @@ from sqlalchemy import select
 
 from schemas.people import PersonSchema
 from service import audit
+from service.errors import DomainError
 from service.extensions import db
 from service.people.models import Oversight, Person, Posting, Relative, Section
 
 POSTED_FIELDS = ("section_id", "post", "rank", "role")
 
 
-class FieldError(Exception):
+class FieldError(DomainError):
     """Input that passed the schema but not the register (unknown id, duplicate number...)."""
 
     def __init__(self, field: str, message: str, status: int = 422):
-        super().__init__(message)
-        self.field = field
-        self.message = message
-        self.status = status
+        super().__init__(message, status=status, field=field)
 
 
 def snapshot(person: Person) -> dict:

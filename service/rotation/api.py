@@ -20,7 +20,7 @@ from service.people.models import Person, Section
 from service.rotation.inputs import DEFAULT_RULES, month_key, month_text
 from service.rotation.models import OPEN_STATUSES, RotationConstraint, RotationPlan, RotationPosting
 from service.rotation.plans import (
-    PlanError, approve, find_conflicts, job_result, jsonable, repair_job_id, request_compute, status_text,
+    approve, find_conflicts, job_result, jsonable, repair_job_id, request_compute, status_text,
     what_if_job_id,
 )
 from service.rotation.texts import posting_why, reason_text, unfilled_text
@@ -28,13 +28,6 @@ from service.rotation.texts import posting_why, reason_text, unfilled_text
 blp = Blueprint("rotation_api", __name__, url_prefix="/api/rotation",
                 description="Rotation: plans, pins and forbids, approval, conflicts and repair")
 blp.before_request(authenticate_api)
-
-
-def _reject(exc: PlanError):
-    db.session.rollback()
-    if exc.field:
-        field_error(exc.status, exc.field, exc.message)
-    abort(exc.status, message=exc.message)
 
 
 def _sections() -> dict:
@@ -71,10 +64,7 @@ def enqueue_compute(plan: RotationPlan) -> str:
 
 def _start_compute(plan: RotationPlan, created: bool):
     """Commit the computing state, queue the job; if the queue is down undo and answer 503."""
-    try:
-        request_compute(plan)
-    except PlanError as exc:
-        _reject(exc)
+    request_compute(plan)  # a PlanError is answered by the app's handler, the new plan rolled back
     db.session.commit()
     try:
         plan.job_id = enqueue_compute(plan)
@@ -350,10 +340,7 @@ class PlanApprove(MethodView):
         """Approve a proposed plan: postings go into the register on their dates; notices are sent"""
         require("write", "rotation_plan")
         plan = get_or_404(RotationPlan, plan_id, "plan")
-        try:
-            approve(plan, g.actor, unit_today())
-        except PlanError as exc:
-            _reject(exc)
+        approve(plan, g.actor, unit_today())
         db.session.commit()
         return dump_plan(plan)
 

@@ -16,6 +16,7 @@ from sqlalchemy import select, update
 
 from service import audit
 from service.clock import now_utc
+from service.errors import DomainError
 from service.extensions import db
 from service.people.models import Person
 from service.rotation import model as core
@@ -28,12 +29,11 @@ from service.rotation.solver import repair, solve
 NOTICE_DAYS_BEFORE = 7
 
 
-class PlanError(Exception):
+class PlanError(DomainError):
     """A step the plan's state or the register does not allow (409 unless said otherwise)."""
 
     def __init__(self, message: str, status: int = 409, field: str | None = None):
-        super().__init__(message)
-        self.message, self.status, self.field = message, status, field
+        super().__init__(message, status=status, field=field)
 
 
 def status_text(plan: RotationPlan) -> str:

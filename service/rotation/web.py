@@ -17,6 +17,7 @@ from service.rotation.inputs import month_text
 from service.rotation.models import OPEN_STATUSES, RotationPlan, RotationPosting
 from service.rotation.plans import PlanError, approve
 from service.rotation.texts import posting_why, reason_text, unfilled_text
+from service.web.refusals import flash_refusal
 
 bp = Blueprint("rotation", __name__, url_prefix="/rotation")
 
@@ -83,8 +84,7 @@ def approve_plan(plan_id):
     try:
         count = approve(plan, current_user, unit_today())
     except PlanError as exc:
-        db.session.rollback()
-        flash(_("Not approved: %(why)s", why=exc.message), "error")
+        flash_refusal(exc, _("Not approved: %(why)s", why=exc.message))
         return redirect(url_for("rotation.plan", plan_id=plan_id))
     db.session.commit()
     flash(ngettext("Approved: %(num)d posting is in the register.",
@@ -105,8 +105,7 @@ def compute_plan(plan_id):
     try:
         request_compute(plan)
     except PlanError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
+        flash_refusal(exc)
         return redirect(url_for("rotation.plan", plan_id=plan_id))
     db.session.commit()
     try:

@@ -15,6 +15,7 @@ from sqlalchemy.orm import make_transient_to_detached
 
 from service import audit
 from service.clock import now_utc
+from service.errors import DomainError
 from service.extensions import db
 from service.people.models import Person
 from service.talks.loading import kind_known, talk_settings
@@ -30,7 +31,7 @@ ROLE_FIELDS = {"talker": "talker_ids", "talked_to": "talked_to_ids", "recorder":
                "present": "present_ids"}
 
 
-class TalkError(Exception):
+class TalkError(DomainError):
     def __init__(self, field: str, message: str, status: int = 422):
         super().__init__(message)
         self.field, self.message, self.status = field, message, status
