@@ -299,6 +299,12 @@ def load_office(app, office: dict, chunk: int = 20_000) -> dict:
                                       f"(SELECT coalesce(max(id), 1) FROM {name}))"))
         t0 = time.perf_counter()
         with engine.begin() as conn:
+            from service.talks.pairs import rebuild_pairs
+
+            rebuild_pairs(conn)  # the cadence core's copy of the talks, as the app keeps it on writes
+        timings["talk_pair"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        with engine.begin() as conn:
             conn.execute(text("ANALYZE"))
         timings["analyze"] = time.perf_counter() - t0
         engine.dispose()

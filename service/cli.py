@@ -20,6 +20,7 @@ def register_commands(app) -> None:
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(create_admin_command)
     app.cli.add_command(apply_postings_command)
+    app.cli.add_command(talks_cli)
 
 
 @click.command("seed-demo")
@@ -138,3 +139,20 @@ def main(argv=None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+@click.group("talks")
+def talks_cli():
+    """Talk records: maintenance."""
+
+
+@talks_cli.command("rebuild-pairs")
+@with_appcontext
+def rebuild_pairs_command():
+    """Derive talk_pair again from talks and participants (after a bulk load, or to repair it)."""
+    from service.extensions import db
+    from service.talks.pairs import rebuild_pairs
+
+    count = rebuild_pairs(db.session.connection())
+    db.session.commit()
+    click.echo(f"talk_pair: {count} rows")

@@ -35,7 +35,7 @@ from __future__ import annotations
 import gc
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -247,6 +247,32 @@ class TalkIndex:
             index._pairs = pairs
         return index
 
+    @classmethod
+    def from_pairs(cls, rows: Iterable[tuple], earlier: Iterable[tuple] = (),
+                   day_of: Callable[[object], date] = lambda d: d) -> "TalkIndex":
+        """The same index from one row per (talker, talked-to) pair of each talk:
+        ``(day, talk_id, talker_id, talked_to_id, kind, is_group)``, in (date, talk) order (as
+        ``talk_pair`` is read). ``day_of`` turns ``day`` into a date (the database may give text).
+        ``earlier`` as in ``from_rows``. Only the talkers present in the rows are answered for."""
+        index = cls.__new__(cls)
+        ordinals: dict = {}
+        with _collector_paused():
+            pairs: defaultdict[tuple, list[tuple]] = defaultdict(list)
+            for t, p, ordinal in earlier:
+                pairs[(t, p)] = [(ordinal, None, True, None)]
+            last_talk, entry = object(), None
+            for raw_day, talk_id, t, p, kind, is_group in rows:
+                if talk_id != last_talk:  # the pairs of one talk share one entry
+                    ordinal = ordinals.get(raw_day)
+                    if ordinal is None:
+                        ordinal = ordinals[raw_day] = day_of(raw_day).toordinal()
+                    entry = (ordinal, kind, bool(is_group), talk_id)
+                    last_talk = talk_id
+                pairs[(t, p)].append(entry)
+            pairs.default_factory = None  # a plain mapping from here: get() of a stranger is None
+            index._pairs = pairs
+        return index
+
     def get(self, talker_id: Hashable, talked_to_id: Hashable) -> list[tuple] | None:
         """The pair's talks as ``(ordinal, kind, is_group, talk_id)``, or ``None`` if they never talked."""
         return self._pairs.get((talker_id, talked_to_id))
@@ -276,14 +302,16 @@ def index_talks(talks: Iterable[TalkHeld]) -> TalkIndex:
 
 def _accepted(found, on: int, kinds, group_ok: bool) -> tuple[list[int], list]:
     """The pair's talks up to ``on`` that a rule accepts: dates (ordinals) and talk ids."""
-    dates, ids = [], []
-    for ordinal, kind, is_group, talk_id in found:
-        if ordinal > on:
-            break
-        if kind in kinds and (group_ok or not is_group):
-            dates.append(ordinal)
-            ids.append(talk_id)
-    return dates, ids
+    if found[-1][0] > on:  # talks after ``on`` in the index (in date order): up to ``on`` only
+        n = len(found) - 1
+        while n and found[n - 1][0] > on:
+            n -= 1
+        found = found[:n]
+    if group_ok:
+        chosen = [e for e in found if e[1] in kinds]
+    else:
+        chosen = [e for e in found if e[1] in kinds and not e[2]]
+    return [e[0] for e in chosen], [e[3] for e in chosen]
 
 
 def _first_within(dates: list[int], ids: list, pieces) -> Hashable | None:
@@ -510,9 +538,41 @@ def obligations_for_talker(
 
 
 _STATUS_RANK = {OVERDUE: 0, DUE: 1, DONE: 2}
+_PERIOD_START = itemgetter(5)  # Obligation.period_start
+_DAYS_OVERDUE = itemgetter(12)  # Obligation.days_overdue
+
+
+def red_letter_key(o: Obligation) -> tuple:
+    """The red-letter order as a sort key: never-talked first, then the most overdue, then due
+    soonest; done last (``red_letter_order`` sorts by it without calling it per obligation)."""
+    return (not o.never_talked, -o.days_overdue, _STATUS_RANK[o.status], o.deadline, o.period_start)
 
 
 def red_letter_order(obligations: Iterable[Obligation]) -> list[Obligation]:
-    """Never-talked first, then the most overdue, then due soonest; done last."""
-    return sorted(obligations, key=lambda o: (
-        not o.never_talked, -o.days_overdue, _STATUS_RANK[o.status], o.deadline, o.period_start))
+    """Never-talked first, then the most overdue, then due soonest; done last: sorted by
+    ``red_letter_key``, stable.
+
+    Done this way for the whole unit's 300,000 obligations (0.6 s with the key per obligation,
+    0.5 s with a (deadline, period start) key, as comparing dates is what costs): grouped by
+    deadline (a few hundred distinct days), each group sorted by period start, then split by
+    never-talked and status (only overdue ones have days overdue, always >= 1), and the overdue
+    ones sorted by days overdue, most first. Python's sort is stable, also with ``reverse=True``,
+    so ties keep the (deadline, period start) order and, within that, the input order."""
+    by_deadline: dict[date, list] = {}
+    for o in obligations:
+        found = by_deadline.get(o[9])
+        if found is None:
+            by_deadline[o[9]] = [o]
+        else:
+            found.append(o)
+    never = {OVERDUE: [], DUE: [], DONE: []}
+    talked = {OVERDUE: [], DUE: [], DONE: []}
+    for deadline in sorted(by_deadline):
+        group = by_deadline[deadline]
+        if len(group) > 1:
+            group.sort(key=_PERIOD_START)
+        for o in group:
+            (never if o[13] else talked)[o[10]].append(o)
+    for buckets in (never, talked):
+        buckets[OVERDUE].sort(key=_DAYS_OVERDUE, reverse=True)
+    return [*never[OVERDUE], *never[DUE], *never[DONE], *talked[OVERDUE], *talked[DUE], *talked[DONE]]

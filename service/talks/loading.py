@@ -11,6 +11,7 @@ from datetime import date, timedelta
 from sqlalchemy import String, func, or_, select, type_coerce
 from sqlalchemy.orm import aliased
 
+from schemas.common import MAX_INT
 from service.extensions import db
 from service.people.models import Oversight as OversightRow
 from service.people.models import Posting
@@ -20,7 +21,7 @@ from service.talks.cadence import (
 )
 from service.talks.defaults import DEFAULT_CADENCE_RULES, DEFAULT_TRIGGER_RULES
 from service.talks.models import (
-    CadenceRuleRow, Talk, TalkKind, TalkParticipant, TalkSettings, TalkTrigger, TriggerRuleRow,
+    CadenceRuleRow, Talk, TalkKind, TalkPair, TalkParticipant, TalkSettings, TalkTrigger, TriggerRuleRow,
 )
 from service.talks.periods import periods_overlapping
 from service.talks.register import Audience, Membership, Oversight, Register
@@ -125,6 +126,9 @@ class RegisterScope:
 
     talker_ids: frozenset
     sections: frozenset[int]
+    # Instead of sections: a block of talked-to people (ids ``people[0]..people[1]``, inclusive),
+    # for a talker whose rule is "everyone", computed block by block (``talker_obligations``).
+    people: tuple[int, int] | None = None
 
 
 def _overlaps(model, since: date, on: date):
@@ -169,8 +173,28 @@ def possible_talkers(since: date, on: date, rules: list[CadenceRule], trigger_ru
 
 
 def _people_in(scope: RegisterScope, since: date, on: date):
-    """A select of the ids of everyone posted in the scope's sections during ``[since, on]``."""
+    """A select of the ids of everyone posted in the scope's sections (or its block of people)
+    during ``[since, on]``."""
+    if scope.people is not None:
+        return select(Posting.person_id).where(Posting.person_id.between(*scope.people), *_overlaps(Posting, since, on))
     return select(Posting.person_id).where(Posting.section_id.in_(scope.sections), *_overlaps(Posting, since, on))
+
+
+def _blocks_of_people(since: date, on: date, size: int):
+    """Contiguous blocks ``(first id, last id)`` covering every person id, each holding at most
+    ``size`` people posted during ``[since, on]``, read block by block (keyset), never the unit's
+    list at once. The last block reaches the largest id: an event about someone not posted in
+    the horizon still falls in a block."""
+    after = 0
+    while True:
+        ids = list(db.session.scalars(select(Posting.person_id).where(
+            Posting.person_id > after, *_overlaps(Posting, since, on)).distinct()
+            .order_by(Posting.person_id).limit(size)))
+        if len(ids) < size:
+            yield after + 1, MAX_INT
+            return
+        yield after + 1, ids[-1]
+        after = ids[-1]
 
 
 def load_register(since: date, on: date, scope: RegisterScope | None = None
@@ -186,7 +210,10 @@ def load_register(since: date, on: date, scope: RegisterScope | None = None
     if scope is not None:
         stmt = stmt.where(or_(Posting.person_id.in_(list(scope.talker_ids)),
                               Posting.person_id.in_(_people_in(scope, since, on))))
-        ov = ov.where(OversightRow.section_id.in_(scope.sections))
+        if scope.people is not None:  # the talkers' own charges; the block's people are talked to
+            ov = ov.where(OversightRow.deputy_id.in_(list(scope.talker_ids)))
+        else:
+            ov = ov.where(OversightRow.section_id.in_(scope.sections))
     # In a fixed order, so that a scoped register lists its people as the whole one does, and the
     # core's ties (same standing, same dates) come out in the same order either way.
     memberships = [Membership(*row) for row in db.session.execute(stmt.order_by(Posting.person_id, Posting.valid_from,
@@ -236,28 +263,45 @@ def full_rows_from(rules: list[CadenceRule], trigger_rules: list[TriggerRule], s
     return low
 
 
-def earlier_pairs(since: date, until: date, talker_ids=None) -> list[tuple]:
-    """``(talker_id, talked_to_id, ordinal of the latest talk)`` for each pair that talked in
-    ``[since - a year, until)``: one GROUP BY instead of every row, enough for "never talked"."""
+def earlier_pairs(since: date, until: date, talker_ids=None, people: tuple[int, int] | None = None) -> list[tuple]:
+    """``(talker_id, talked_to_id, ordinal)`` for each pair that talked in ``[since - a year,
+    until)``, the ordinal being the day before ``until`` for all of them: enough for "never
+    talked", which is all these older talks decide (one DISTINCT, not every row nor each pair's
+    latest date)."""
     low = since - timedelta(days=DEFAULT_HORIZON_DAYS)
     if until <= low:
         return []
-    talker, talked = aliased(TalkParticipant), aliased(TalkParticipant)
-    stmt = (select(talker.person_id, talked.person_id, func.max(_raw_day(Talk.held_on)))
-            .select_from(talker).join(Talk, Talk.id == talker.talk_id)
-            .join(talked, talked.talk_id == talker.talk_id)
-            .where(talker.role == "talker", talked.role == "talked_to", Talk.status == "held",
-                   Talk.held_on >= low, Talk.held_on < until)
-            .group_by(talker.person_id, talked.person_id))
+    stmt = (select(TalkPair.talker_id, TalkPair.talked_to_id).distinct()
+            .where(TalkPair.held_on >= low, TalkPair.held_on < until))
     if talker_ids is not None:
-        stmt = stmt.where(talker.person_id.in_(list(talker_ids)))
-    day = _Days()
-    return [(t, p, day(last).toordinal()) for t, p, last in _fetch(db.session.connection(), stmt)]
+        stmt = stmt.where(TalkPair.talker_id.in_(list(talker_ids)))
+    if people is not None:
+        stmt = stmt.where(TalkPair.talked_to_id.between(*people))
+    before = (until - timedelta(days=1)).toordinal()
+    return [(t, p, before) for t, p in _fetch(db.session.connection(), stmt)]
+
+
+def pair_rows(low: date, on: date, talker_ids=None, people: tuple[int, int] | None = None) -> list[tuple]:
+    """The held talks of ``[low, on]`` as ``talk_pair`` rows ``(day, talk_id, talker_id,
+    talked_to_id, kind, is_group)`` in (date, talk) order, as the driver returns them (the day as
+    SQLite's ISO text or a date, ``is_group`` as 0/1 or a bool): one range scan, no join. With
+    ``talker_ids``, only the pairs of those talkers; with ``people``, only talks with the people
+    of that block of ids."""
+    stmt = (select(_raw_day(TalkPair.held_on), TalkPair.talk_id, TalkPair.talker_id, TalkPair.talked_to_id,
+                   TalkPair.kind, TalkPair.is_group)
+            .where(TalkPair.held_on >= low, TalkPair.held_on <= on)
+            .order_by(TalkPair.held_on, TalkPair.talk_id))
+    if talker_ids is not None:
+        stmt = stmt.where(TalkPair.talker_id.in_(list(talker_ids)))
+    if people is not None:
+        stmt = stmt.where(TalkPair.talked_to_id.between(*people))
+    return _fetch(db.session.connection(), stmt)
 
 
 def talk_rows(since: date, on: date, talker_id: int | None = None, full_from: date | None = None,
               talker_ids=None) -> list[tuple]:
-    """Held talks (not scheduled ones) in ``[since - a year, on]`` (a year more, to know who never
+    """Read from talks and participants, not from ``talk_pair`` (for ``load_talks``: the plain
+    interface, and the reference the tests and the benchmark check ``talk_index`` against). Held talks (not scheduled ones) in ``[since - a year, on]`` (a year more, to know who never
     talked) as plain rows ``(id, date, kind, collective, talker_ids, talked_to_ids)`` in (date, id)
     order. With ``talker_id``, only the talks that person held (a leader's own obligations); with
     ``talker_ids``, the talks any of them held. With ``full_from``, only from that day (the caller
@@ -307,17 +351,20 @@ def talk_rows(since: date, on: date, talker_id: int | None = None, full_from: da
 
 
 def talk_index(since: date, on: date, rules, trigger_rules, talker_id: int | None = None,
-               talker_ids=None) -> TalkIndex:
-    """The talks of ``[since - a year, on]`` indexed for the core: full rows from the first day a
-    talk can satisfy an obligation, one "talked before" marker per pair for the older ones. The
-    same obligations as indexing every row (tests/test_talks_unit_obligations.py)."""
+               talker_ids=None, people: tuple[int, int] | None = None) -> TalkIndex:
+    """The talks of ``[since - a year, on]`` indexed for the core, from ``talk_pair``: full rows
+    from the first day a talk can satisfy an obligation, one "talked before" marker per pair for
+    the older ones. The same obligations as indexing every talk read from talks and participants
+    (tests/test_talks_unit_obligations.py)."""
     full_from = full_rows_from(rules, trigger_rules, since, on)
+    low = max(since - timedelta(days=DEFAULT_HORIZON_DAYS), full_from)
+    talkers = (talker_id,) if talker_id is not None else talker_ids
     # The collector paused while hundreds of thousands of rows arrive: in a process holding many
     # objects (a gunicorn worker, the benchmark) each full collection walks all of them; measured,
     # 9 s instead of 4 s for the whole unit.
     with _collector_paused():
-        earlier = earlier_pairs(since, full_from, talker_ids if talker_id is None else (talker_id,))
-        return TalkIndex.from_rows(talk_rows(since, on, talker_id, full_from, talker_ids), talker_id, earlier)
+        earlier = earlier_pairs(since, full_from, talkers, people)
+        return TalkIndex.from_pairs(pair_rows(low, on, talkers, people), earlier, _Days())
 
 
 def load_talks(since: date, on: date, talker_id: int | None = None) -> list[TalkHeld]:
@@ -335,9 +382,15 @@ def load_triggers(since: date, on: date, scope: RegisterScope | None = None) -> 
     posting_stmt = select(Posting.id, Posting.person_id, Posting.reason, Posting.valid_from, Posting.section_id).where(
         Posting.reason.in_(tuple(POSTING_EVENTS)), Posting.valid_from >= low, Posting.valid_from <= on)
     if scope is not None:
-        people = _people_in(scope, since, on)
-        hr_stmt = hr_stmt.where(or_(TalkTrigger.person_id.in_(people), TalkTrigger.section_id.in_(scope.sections)))
-        posting_stmt = posting_stmt.where(or_(Posting.person_id.in_(people), Posting.section_id.in_(scope.sections)))
+        if scope.people is not None:  # events about the block's people
+            hr_stmt = hr_stmt.where(TalkTrigger.person_id.between(*scope.people))
+            posting_stmt = posting_stmt.where(Posting.person_id.between(*scope.people))
+        else:
+            people = _people_in(scope, since, on)
+            hr_stmt = hr_stmt.where(or_(TalkTrigger.person_id.in_(people),
+                                        TalkTrigger.section_id.in_(scope.sections)))
+            posting_stmt = posting_stmt.where(or_(Posting.person_id.in_(people),
+                                                  Posting.section_id.in_(scope.sections)))
     found = [Trigger(f"t{i}", person_id, event, day, section_id)
              for i, person_id, event, day, section_id in db.session.execute(hr_stmt)]
     found.extend(Trigger(f"p{i}", person_id, POSTING_EVENTS[reason], day, section_id)
@@ -347,7 +400,9 @@ def load_triggers(since: date, on: date, scope: RegisterScope | None = None) -> 
     except ImportError:  # care is optional for talks
         return found
     cases = select(HospitalCase).where(HospitalCase.admitted_on >= low, HospitalCase.admitted_on <= on)
-    if scope is not None:
+    if scope is not None and scope.people is not None:
+        cases = cases.where(HospitalCase.person_id.between(*scope.people))
+    elif scope is not None:
         cases = cases.where(HospitalCase.person_id.in_(_people_in(scope, since, on)))
     for c in db.session.scalars(cases):
         event = "hospitalisation" if c.relative_id is None and c.relation is None else "family_hardship"
@@ -382,16 +437,22 @@ def unit_obligations_into(out, on: date, since: date | None = None):
                                load_triggers(since, on), on, since, out=out)
 
 
-def talker_obligations(on: date, talker_ids, since: date | None = None, out_for=None) -> dict:
-    """The obligations of each of ``talker_ids`` on ``on``, talker by talker, in the core's order
-    (not red-letter order): ``{talker_id: what out_for(talker_id) collected}`` where ``out_for``
-    makes a sink for ``compute_obligations(out=...)`` (default: a list). The same obligations as
-    ``obligations(on)`` filtered to each talker (tests/test_talks_unit_obligations.py), for a cost
-    that follows the group: the group's register scope and the talks its members held.
+PEOPLE_BLOCK = 2_000  # talked-to people per block for a talker whose rule is "everyone"
 
-    Talkers who talk with the whole unit (the head) or oversee sections (deputies) are computed
-    one at a time, on their own scope; the others (section chiefs) together, on the union of
-    theirs. So a caller streaming over all talkers in groups holds one group's data at a time."""
+
+def talker_obligations(on: date, talker_ids, since: date | None = None, out_for=None) -> dict:
+    """The obligations of each of ``talker_ids`` on ``on``, talker by talker: ``{talker_id: what
+    out_for(talker_id) collected}`` where ``out_for`` makes a sink for
+    ``compute_obligations(out=...)`` (default: a list). The same obligations as ``obligations(on)``
+    filtered to each talker (tests/test_talks_unit_obligations.py), for a cost that follows the
+    group: the group's register scope and the talks its members held.
+
+    Deputies (who oversee sections) are computed one at a time on their own scope, section chiefs
+    together on the union of theirs. A talker whose rule is "everyone" (the head) is computed in
+    blocks of ``PEOPLE_BLOCK`` talked-to people: the head's own postings and each block's, the
+    head's talks with that block, the block's events. So a caller streaming over all talkers holds
+    one group's or one block's data at a time, however large the unit. The order is the core's
+    within a group or block (blocks in id order): sort the result for a stable order."""
     since = since or on - timedelta(days=DEFAULT_HORIZON_DAYS)
     rules, trigger_rules = load_rules()
     ids = sorted(set(talker_ids))
@@ -399,27 +460,33 @@ def talker_obligations(on: date, talker_ids, since: date | None = None, out_for=
         return {}
     overseers = set(db.session.scalars(select(OversightRow.deputy_id).where(
         OversightRow.deputy_id.in_(ids), *_overlaps(OversightRow, since, on))))
-    alone, together = [], []
+    alone, together, wide = [], [], []
     for t in ids:
         (alone if t in overseers else together).append(t)
     if together and group_scope(together, since, on, rules, trigger_rules) is None:
-        # Somebody of the group talks with the whole unit: find them, and compute them alone.
+        # Somebody of the group talks with the whole unit: find them, and compute them by blocks.
         wide = [t for t in together if register_scope(t, since, on, rules, trigger_rules) is None]
-        alone.extend(wide)
         together = [t for t in together if t not in set(wide)]
-    groups = [[t] for t in alone] + ([together] if together else [])
-    result: dict = {}
-    for group in groups:
-        scope = group_scope(group, since, on, rules, trigger_rules)
+    alone = [t for t in alone if t not in set(wide)]
+    wide.extend(t for t in alone if register_scope(t, since, on, rules, trigger_rules) is None)
+    alone = [t for t in alone if t not in set(wide)]
+    result: dict = {t: (out_for(t) if out_for else []) for t in ids}
+
+    def compute(group, scope, people=None):
         memberships, oversights = load_register(since, on, scope)
         register = Register(memberships, oversights)
         del memberships, oversights
-        index = talk_index(since, on, rules, trigger_rules, talker_ids=group)
+        index = talk_index(since, on, rules, trigger_rules, talker_ids=group, people=people)
         triggers = load_triggers(since, on, scope)
         for t in group:
-            result[t] = compute_obligations(rules, trigger_rules, register, (), index, triggers, on, since,
-                                            talker_id=t, out=out_for(t) if out_for else None)
-        del register, index, triggers
+            compute_obligations(rules, trigger_rules, register, (), index, triggers, on, since,
+                                talker_id=t, out=result[t])
+
+    for group in [[t] for t in alone] + ([together] if together else []):
+        compute(group, group_scope(group, since, on, rules, trigger_rules))
+    for t in wide:
+        for block in _blocks_of_people(since, on, PEOPLE_BLOCK):
+            compute([t], RegisterScope(frozenset((t,)), frozenset(), people=block), block)
     return result
 
 

@@ -173,6 +173,29 @@ class TalkParticipant(db.Model):
     )
 
 
+class TalkPair(db.Model):
+    """One (talker, talked-to) pair of a held talk: derived from ``talk`` and ``talk_participant``
+    and kept in step with them in the same transaction (``service.talks.pairs``), never edited
+    on its own. It is the talks as the cadence core reads them: a year of the unit's talks is one
+    range scan of this table instead of a join of talks with their participants.
+    ``flask talks rebuild-pairs`` derives it again from scratch."""
+    __tablename__ = "talk_pair"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    talk_id: Mapped[int] = mapped_column(ForeignKey("talk.id", ondelete="CASCADE"), index=True)
+    talker_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
+    talked_to_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
+    held_on: Mapped[date]
+    kind: Mapped[str] = mapped_column(String(40))
+    # A collective talk, or one with several talked-to people (cadence rules may refuse them).
+    is_group: Mapped[bool]
+
+    __table_args__ = (
+        Index("ix_talk_pair_held_on_talk", "held_on", "talk_id"),  # the unit's talks of a period
+        Index("ix_talk_pair_talker_held_on", "talker_id", "held_on"),  # one leader's, or a group's
+        Index("ix_talk_pair_talked_to", "talked_to_id"),  # a person's deletion (FK cascade)
+    )
+
+
 class TalkVersion(db.Model):
     """The confidential content of a talk, one row per version (an edit after sign-off adds one)."""
     __tablename__ = "talk_version"
@@ -247,3 +270,7 @@ class IcalFeed(db.Model):
     person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), unique=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=now_utc)
+
+
+# Keeps talk_pair in step with talks and participants on every ORM flush, wherever the models are used.
+from service.talks import pairs as _pairs  # noqa: E402,F401

@@ -22,6 +22,7 @@ from service.talks.loading import kind_known, talk_settings
 from service.talks.models import (
     CONTENT_FIELDS, FollowUp, Talk, TalkAttachment, TalkParticipant, TalkSignoff, TalkVersion,
 )
+from service.talks.pairs import add_pairs
 
 MAX_ATTACHMENT_BYTES = 5 * 1024 * 1024
 # Type by content, never by name: the file's first bytes.
@@ -180,6 +181,9 @@ def create_talk(data: dict, actor, today: date) -> Talk:
     follow_rows = [{"talk_id": talk_id, "owner_id": item["owner_id"], "description": item["description"],
                     "due_on": item["due_on"], "done_on": None, "created_at": now} for item in items]
     part_ids = _insert(TalkParticipant.__table__, part_rows)
+    if values["status"] == "held":  # the cadence core's copy of the talk (service/talks/pairs.py)
+        add_pairs(db.session.connection(), talk_id, values["held_on"], values["kind"], values["collective"],
+                  [p.id for p in roles.get("talker", ())], [p.id for p in roles.get("talked_to", ())])
     version_id = _insert(TalkVersion.__table__, [version_row])[0]
     follow_ids = _insert(FollowUp.__table__, follow_rows)
     participants = [TalkParticipant(id=i, person=p, **row) for i, p, row in zip(part_ids, people, part_rows)]

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from service.talks.cadence import (
     DONE, DUE, OVERDUE, CadenceRule, Obligation, TalkHeld, Trigger, TriggerRule, compute_obligations,
-    index_talks, obligations_for_talker,
+    index_talks, obligations_for_talker, red_letter_key, red_letter_order,
 )
 from service.talks.defaults import DEFAULT_CADENCE_RULES, DEFAULT_TRIGGER_RULES
 from service.talks.periods import period_containing, periods_overlapping
@@ -519,3 +519,18 @@ def test_a_talk_counts_only_on_days_the_relationship_holds_even_within_one_month
     assert (may.window_start, may.due, may.satisfied_by_talk_id) == (date(2024, 5, 1), date(2024, 5, 31), "back")
     may = find(seed([away], on=date(2024, 5, 31), memberships=ms), "chief-monthly", 3, 4, date(2024, 5, 1))
     assert may.status == DUE
+
+
+_STATUS_OF_LATE = st.sampled_from([("done", 0), ("due", 0), ("overdue", 1), ("overdue", 3), ("overdue", 40)])
+
+
+@settings(FAST, max_examples=200)
+@given(st.lists(st.tuples(st.booleans(), _STATUS_OF_LATE, st.integers(0, 6), st.integers(0, 3)), max_size=60))
+def test_red_letter_order_is_the_sort_by_its_key_and_stable(items):
+    """The bucketed sort gives exactly ``sorted(key=red_letter_key)``, ties in input order."""
+    base = date(2026, 1, 1)
+    found = [Obligation("cadence", 1, None, 1, n, base + timedelta(days=ps), base, base, base,
+                        base + timedelta(days=dl), status, None, late, never)
+             for n, (never, (status, late), dl, ps) in enumerate(items)]
+    assert red_letter_order(found) == sorted(found, key=red_letter_key)
+    assert red_letter_order(iter(found)) == sorted(found, key=red_letter_key)
