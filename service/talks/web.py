@@ -30,6 +30,7 @@ from service.talks.cadence import STATUS_COLOURS
 from service.talks.loading import kind_labels, obligations, talk_settings
 from service.talks.models import CONTENT_FIELDS, FollowUp, Talk
 from service.talks.records import content_readers, MAX_ATTACHMENT_BYTES, TalkError, attach, create_talk, sign_talk, update_talk
+from service.web.refusals import flash_refusal, show_refusal
 
 bp = Blueprint("talks", __name__, url_prefix="/talks")
 
@@ -308,8 +309,7 @@ def sign(talk_id):
             db.session.commit()
             flash(_("Signed."), "info")
         except TalkError as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
+            flash_refusal(exc)
     return redirect(url_for("talks.show", talk_id=talk.id))
 
 
@@ -656,9 +656,7 @@ def proposals():
                     talk = create_talk(body, current_user, today)
                     db.session.commit()
                 except TalkError as exc:
-                    db.session.rollback()
-                    target = {"held_at": posted.day, "kind": posted.kind}.get(exc.field, posted.place)
-                    target.errors = list(target.errors) + [exc.message]
+                    show_refusal(posted, exc, default="place", rename={"held_at": "day"})
                 else:
                     flash(_("The talk is scheduled."), "info")
                     return redirect(url_for("talks.show", talk_id=talk.id))
@@ -688,8 +686,7 @@ def mark_held(talk_id):
     try:
         update_talk(talk, {"status": "held"}, current_user, unit_today())
     except TalkError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
+        flash_refusal(exc)
         return redirect(url_for("talks.show", talk_id=talk.id))
     db.session.commit()
     flash(_("The talk is recorded as held: add what was said."), "info")
