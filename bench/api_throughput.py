@@ -47,7 +47,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"  # the load generator never talks to anything else
 PG_DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-PG_REDIS_URL = "redis://127.0.0.1:6379/14"
+PG_REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")  # flushed by the run
 GUNICORN_SETTINGS = ["--workers", "2", "--threads", "4"]
 SEED_PEOPLE = 200
 

@@ -91,6 +91,8 @@ def parse_args(argv=None):
     p.add_argument("--dashboard-warmup", type=int, default=3, help="warm-up dashboard requests per leader (3)")
     p.add_argument("--budget", type=float, default=290.0, help="seconds for the whole run (290)")
     p.add_argument("--no-profile", action="store_true", help="skip the cProfile of a dashboard that misses its goal")
+    p.add_argument("--only-post", action="store_true",
+                   help="measure only POST /api/talks against the bare app (no dashboards, no whole-unit part)")
     p.add_argument("--markdown", action="store_true", help="print Markdown tables for bench/RESULTS.md")
     p.add_argument("--keep", action="store_true", help="keep the temporary instance folder and logs")
     args = p.parse_args(argv)
@@ -428,8 +430,10 @@ def pct(latencies, q) -> float:
 
 # --- in-process: statement counts and the profile ----------------------------------------------
 
-def in_process(app, ids, token, today, profile: bool, profile_who: str | None, budget_s: float) -> dict:
-    """SQL statements of one POST and of one dashboard per leader; optionally a cProfile."""
+def in_process(app, ids, token, today, profile: bool, profile_who: str | None, budget_s: float,
+               only_post: bool = False) -> dict:
+    """SQL statements of one POST and of one dashboard per leader; optionally a cProfile.
+    ``only_post``: the POST's statements only (no dashboards, no whole-unit part)."""
     from sqlalchemy import event
 
     from service.extensions import db
@@ -466,7 +470,7 @@ def in_process(app, ids, token, today, profile: bool, profile_who: str | None, b
     clients = {}
     try:
         # The other leader first (it also warms the templates), then the profiled one.
-        for who in sorted(("deputy", "chief"), key=lambda w: w == profile_who):
+        for who in () if only_post else sorted(("deputy", "chief"), key=lambda w: w == profile_who):
             c = app.test_client()
             page = c.get("/login").get_data(as_text=True)
             r = c.post("/login", data={"employee_no": f"E{ids[who]:05d}", "password": PASSWORD,
@@ -503,6 +507,8 @@ def in_process(app, ids, token, today, profile: bool, profile_who: str | None, b
         r = api.post("/api/talks", data=talk_body(ids, members[0], ids["chief"], today - timedelta(days=1)),
                      headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
         out["queries"]["POST /api/talks"] = (len(statements), r.status_code)
+        if only_post:
+            return out
 
         # The whole unit, in process: HR's dashboard (everyone's obligations for the coverage
         # heatmap) and all obligations for one date from the database (default one-year horizon).
@@ -562,6 +568,8 @@ def main(argv=None) -> int:
     command = " ".join(shlex.quote(a) for a in [exe, os.path.relpath(__file__, ROOT), *sys.argv[1:]])
     if args.postgres:
         command = f"BENCH_DATABASE_URL={shlex.quote(PG_DATABASE_URL)} {command}"
+        if os.environ.get("BENCH_REDIS_URL"):
+            command = f"BENCH_REDIS_URL={shlex.quote(PG_REDIS_URL)} {command}"
     tmp = Path(tempfile.mkdtemp(prefix="talkcare-tbench-"))
     instance = tmp / "instance"
     instance.mkdir()
@@ -628,12 +636,13 @@ def main(argv=None) -> int:
         # 1. Dashboards first, on the office as loaded (sequential, one leader after the other).
         # Warm both, then split the time left between them, keeping enough for the POST rows and
         # for the in-process part (one dashboard per leader, the slower one under the profiler).
-        sessions = {who: dashboard_session(talkcare.port, f"E{ids[who]:05d}") for who in ("deputy", "chief")}
-        warm = {who: warm_dashboard(s, args.dashboard_warmup) for who, s in sessions.items()}
+        sessions = ({} if args.only_post else
+                    {who: dashboard_session(talkcare.port, f"E{ids[who]:05d}") for who in ("deputy", "chief")})
+        warm = {who: warm_dashboard(s, args.dashboard_warmup) for who, s in sessions.items()} or {"none": 0.0}
         reserve_post = 2 * (args.warmup + args.duration) + 8
         reserve_inproc = 45 + (1.6 if not args.no_profile else 1.0) * max(warm.values()) + min(warm.values())
         dash = {}
-        for k, who in enumerate(("deputy", "chief")):
+        for k, who in enumerate(() if args.only_post else ("deputy", "chief")):
             left = deadline - time.monotonic() - reserve_post - reserve_inproc
             share = max(1.0, left / (2 - k))
             LOG(f"dashboard of the {who} (warm: {warm[who] * 1000:.0f} ms): up to {args.dashboard_requests} "
@@ -678,7 +687,7 @@ def main(argv=None) -> int:
         want_profile = not args.no_profile and slow is not None and p95[slow] > DASHBOARD_GOAL_MS
         left = max(1.0, deadline - time.monotonic() - 5)
         LOG("in-process statement counts" + (f" and a cProfile of the {slow}'s dashboard" if want_profile else ""))
-        inproc = in_process(app, ids, seeded["token"], seeded["today"], want_profile, slow, left)
+        inproc = in_process(app, ids, seeded["token"], seeded["today"], want_profile, slow, left, args.only_post)
 
         # --- report
         post_rows = table_rows(results)
@@ -714,7 +723,9 @@ def main(argv=None) -> int:
             f"{args.duration:g} s per row, 127.0.0.1 only; the deputy's write token; each body an individual "
             f"routine talk with one of the {len(members):,} people of the deputy's sections (the section chief "
             f"as recorder, five content fields, one follow-up item). The bare row sends the same body to "
-            f"bench/bare_app.py's `POST /people` (parse JSON, answer 201). Measured after the dashboards.",
+            f"bench/bare_app.py's `POST /people` (parse JSON, answer 201). "
+            + ("Dashboards not measured (--only-post)." if args.only_post else "Measured after the dashboards."),
+            "" if args.only_post else
             f"Dashboard: logged in through the web form (CSRF + session cookie), one keep-alive connection, "
             f"up to {args.dashboard_warmup} warm-up requests (fewer once they took 5 s) then up to "
             f"{args.dashboard_requests} sequential requests "
@@ -722,7 +733,8 @@ def main(argv=None) -> int:
             f"'due rows' = rows of the due list on the page (at most 100), 'people led' = people in the "
             f"leader's sections today.",
             f"Load average (1 min) before/after the measurements: {load_before[0]:.2f} / {load_after[0]:.2f} "
-            "(anything else running on the machine shows here).",
+            f"(1/5/15 min after: {' '.join(f'{x:.2f}' for x in load_after)}; anything else running on the "
+            "machine shows here).",
             "SQL statements per request (in-process test client): " + "; ".join(
                 f"{k}: {n} (HTTP {st})" for k, (n, st) in inproc["queries"].items())
             + ". Most repeated in a dashboard: " + "; ".join(
@@ -730,6 +742,7 @@ def main(argv=None) -> int:
             + ". Slowest statements (execute only, fetch not included): " + "; ".join(
                 f"{who}: " + ", ".join(f"{ms:.0f} ms `{st}...`" for ms, st in rows)
                 for who, rows in inproc.get("slowest", {}).items()) + ".",
+            "" if args.only_post else
             f"The whole unit, in process (after the POST rows): HR's dashboard `GET /talks/` (coverage of "
             f"everyone, six months) {', '.join(f'{ms:,.0f}' for ms in inproc['unit']['hr_ms'])} ms; all "
             f"{inproc['unit']['n_all']:,} obligations for one date from the database (`loading.obligations(today)`, "
@@ -739,6 +752,7 @@ def main(argv=None) -> int:
             f"Measured {datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}; whole run "
             f"{time.monotonic() - t_start:.0f} s.",
         ]
+        info = [item for item in info if item]
         few = [who for who, d in dash.items() if len(d["latencies"]) < 20]
         if few:
             info.append(f"Fewer than 20 dashboard samples for the {' and the '.join(few)} (each request takes "
@@ -793,7 +807,8 @@ def emit(markdown: bool, command: str, post_rows, dash_header, dash_rows, info, 
 
     print(f"```\n{command}\n```\n" if markdown else f"command: {command}\n")
     table(HEADER, post_rows)
-    table(dash_header, dash_rows)
+    if dash_rows:
+        table(dash_header, dash_rows)
     for item in info:
         print(f"- {item}" if markdown else item)
     if profile:

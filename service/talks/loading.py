@@ -15,6 +15,7 @@ from schemas.common import MAX_INT
 from service.extensions import db
 from service.people.models import Oversight as OversightRow
 from service.people.models import Posting
+from service.talks import configuration
 from service.talks.cadence import (
     DEFAULT_HORIZON_DAYS, KINDS, CadenceRule, Obligation, TalkHeld, TalkIndex, Trigger, TriggerRule,
     _collector_paused, compute_obligations, red_letter_order,
@@ -41,7 +42,14 @@ POSTING_EVENTS = {"rotation": "rotation_start", "rotation_return": "rotation_ret
 
 
 def talk_settings(for_update: bool = False) -> TalkSettings:
-    """The unit's talk settings; on first use, also seeds the kinds and rules from the defaults."""
+    """The unit's talk settings; on first use, also seeds the kinds and rules from the defaults.
+
+    For reading (not ``for_update``) a per-process snapshot with the same attributes is returned
+    when it is current (``service.talks.configuration``): no query."""
+    if not for_update:
+        config = configuration.cached()
+        if config is not None:
+            return config.settings
     if for_update:
         row = db.session.scalar(select(TalkSettings).where(TalkSettings.id == 1).with_for_update())
     else:
@@ -51,6 +59,8 @@ def talk_settings(for_update: bool = False) -> TalkSettings:
         db.session.add(row)
         _seed_defaults()
         db.session.flush()
+    elif not for_update:
+        configuration.remember(row)  # as stored (seeded rows wait for their commit)
     return row
 
 
@@ -76,8 +86,19 @@ def _seed_defaults() -> None:
                 window_before_days=r.window_before_days))
 
 
+def _configuration():
+    """The cached settings and kinds, loading them if need be (``None``: read the tables)."""
+    config = configuration.cached()
+    if config is None:
+        talk_settings()
+        config = configuration.cached()
+    return config
+
+
 def kind_codes(active_only: bool = True) -> list[str]:
-    talk_settings()
+    config = _configuration()
+    if config is not None:
+        return [k.code for k in config.kinds if k.active or not active_only]
     stmt = select(TalkKind.code).order_by(TalkKind.id)
     if active_only:
         stmt = stmt.where(TalkKind.active.is_(True))
@@ -85,16 +106,19 @@ def kind_codes(active_only: bool = True) -> list[str]:
 
 
 def kind_known(code: str) -> bool:
-    """Whether ``code`` is an active talk kind: one query, seeding the defaults only if it is not."""
+    """Whether ``code`` is an active talk kind (seeding the defaults on first use)."""
+    config = _configuration()
+    if config is not None:
+        return code in config.active_codes
     if db.session.scalar(select(TalkKind.id).where(TalkKind.code == code, TalkKind.active.is_(True))) is not None:
         return True
-    return code in kind_codes()  # first use: kind_codes seeds the default kinds
+    return code in kind_codes()
 
 
 def kind_labels(locale: str) -> dict[str, str]:
-    talk_settings()
-    return {k.code: (k.name_en or k.name) if locale == "en" else k.name
-            for k in db.session.scalars(select(TalkKind).order_by(TalkKind.id))}
+    config = _configuration()
+    kinds = config.kinds if config is not None else db.session.scalars(select(TalkKind).order_by(TalkKind.id))
+    return {k.code: (k.name_en or k.name) if locale == "en" else k.name for k in kinds}
 
 
 def cadence_rule_of(row: CadenceRuleRow) -> CadenceRule:
