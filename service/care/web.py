@@ -25,7 +25,7 @@ from service.care.visits import CareError, close_task, report_case
 from service.clock import unit_today
 from service.extensions import db
 from service.labels import relation_label
-from service.people.models import Person, Relative
+from service.people.models import Person
 from service.care.availability import unit_working_day
 from service.web.refusals import show_refusal
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 from marshmallow import ValidationError
 from sqlalchemy import select

@@ -35,7 +35,7 @@ from service.talks.models import (
     CadenceRuleRow, FollowUp, Talk, TalkAttachment, TalkKind, TalkParticipant, TalkTrigger, TriggerRuleRow,
 )
 from service.talks.red_letter import red_letter
-from service.talks.records import content_readers, TalkError, attach, create_talk, sign_talk, update_talk
+from service.talks.records import attach, content_readers, create_talk, sign_talk, update_talk
 
 blp = Blueprint("talks_api", __name__, url_prefix="/api/talks",
                 description="Heart-to-heart talks: records, sign-off, rules, obligations")
@@ -43,11 +43,6 @@ blp.before_request(authenticate_api)
 # One instance for every request: given the class, webargs builds a schema (and deep-copies its
 # fields) per request. Loading keeps no state on the schema, so sharing it between threads is safe.
 TALK_IN = TalkSchema()
-
-
-def _reject(exc: TalkError):
-    db.session.rollback()
-    field_error(exc.status, exc.field, exc.message, "files" if exc.field == "file" else "json")
 
 
 def _talk_or_404(talk_id: int) -> Talk:
@@ -93,10 +88,7 @@ class Talks(MethodView):
         if g.token_scope == "read":
             abort(403, message=_("This token (or session) is read-only."))
         today = unit_today()
-        try:
-            talk = create_talk(data, g.actor, today)
-        except TalkError as exc:
-            _reject(exc)
+        talk = create_talk(data, g.actor, today)
         # The answer is built from what was just written, and its audited read of the content
         # commits with the talk: one transaction, one commit, all or nothing.
         data = dump_talk(talk, g.actor, True, g.token_scope, today)
@@ -124,11 +116,8 @@ class TalkById(MethodView):
         data = dict(data)
         if "follow_ups_add" in data:
             data["follow_ups"] = data.pop("follow_ups_add")
-        try:
-            update_talk(talk, data, g.actor, unit_today())
-            db.session.flush()
-        except TalkError as exc:
-            _reject(exc)
+        update_talk(talk, data, g.actor, unit_today())
+        db.session.flush()
         db.session.commit()
         data = dump_talk(talk, g.actor, True, g.token_scope, unit_today())
         db.session.commit()  # the audit entry of the read
@@ -142,11 +131,8 @@ class SignOff(MethodView):
         """Sign (acknowledge) the current version of the record: the talked-to person only"""
         talk = _talk_or_404(talk_id)
         require("write", "talk_signoff", talk)
-        try:
-            sign_talk(talk, g.actor)
-            db.session.flush()
-        except TalkError as exc:
-            _reject(exc)
+        sign_talk(talk, g.actor)
+        db.session.flush()
         db.session.commit()
         return dump_talk(talk, g.actor, False, g.token_scope, unit_today())
 
@@ -176,10 +162,7 @@ class Attachments(MethodView):
         upload = request.files.get("file")
         if upload is None:
             field_error(400, "file", _("Send the file as multipart form field 'file'."), "files")
-        try:
-            row = attach(talk, upload.filename, upload.read(5 * 1024 * 1024 + 1), g.actor)
-        except TalkError as exc:
-            _reject(exc)
+        row = attach(talk, upload.filename, upload.read(5 * 1024 * 1024 + 1), g.actor)
         db.session.commit()
         return ({"id": row.id, "filename": row.filename, "content_type": row.content_type, "size": row.size}, 201,
                 {"Location": url_for("talks_api.AttachmentById", talk_id=talk.id, attachment_id=row.id)})
@@ -456,10 +439,7 @@ class Proposals(MethodView):
                 "duration_minutes": data["duration_minutes"], "place": data["place"], "topic": data["topic"],
                 "talker_ids": [g.actor.id], "talked_to_ids": [data["talked_to_id"]], "recorder_id": None,
                 "present_ids": []}
-        try:
-            talk = create_talk(body, g.actor, unit_today())
-        except TalkError as exc:
-            _reject(exc)
+        talk = create_talk(body, g.actor, unit_today())
         db.session.commit()
         data = dump_talk(talk, g.actor, False, g.token_scope, unit_today())
         return data, 201, {"Location": url_for("talks_api.TalkById", talk_id=talk.id)}

@@ -36,8 +36,8 @@ ROLE_FIELDS = {"talker": "talker_ids", "talked_to": "talked_to_ids", "recorder":
 
 class TalkError(DomainError):
     def __init__(self, field: str, message: str, status: int = 422):
-        super().__init__(message)
-        self.field, self.message, self.status = field, message, status
+        # An upload's refusals name the multipart field ``file``: reported under ``files``.
+        super().__init__(message, status=status, field=field, location="files" if field == "file" else "json")
 
 
 def content_readers(talk: Talk) -> Talk:
