@@ -213,47 +213,16 @@ class TalkIndex:
             self._pairs = pairs
 
     @classmethod
-    def from_rows(cls, rows: Iterable[tuple], talker_id: Hashable | None = None,
-                  earlier: Iterable[tuple] = ()) -> "TalkIndex":
-        """The same index from plain rows ``(talk_id, date, kind, collective, talker_ids,
-        talked_to_ids)`` (ids distinct within a row), without a ``TalkHeld`` per talk: the
-        database path, where 300,000 frozen dataclasses cost more than the index itself.
-        Same-day talks keep input order, as in the constructor.
-
-        ``earlier`` holds ``(talker_id, talked_to_id, ordinal)`` for pairs that talked before every
-        row (and before any window a rule looks at): such talks only settle "never talked", so one
-        marker per pair (kind ``None``, accepted by no rule) stands for all of them."""
-        index = cls.__new__(cls)
-        with _collector_paused():
-            rows = list(rows)
-            if any(rows[i][1] > rows[i + 1][1] for i in range(len(rows) - 1)):
-                rows.sort(key=itemgetter(1))
-            pairs: dict[tuple, list[tuple]] = {}
-            for t, p, ordinal in earlier:
-                if talker_id is None or t == talker_id:
-                    pairs[(t, p)] = [(ordinal, None, True, None)]
-            for talk_id, day, kind, collective, talkers, talked_to in rows:
-                if talker_id is not None:
-                    if talker_id not in talkers:
-                        continue
-                    talkers = (talker_id,)
-                entry = (day.toordinal(), kind, collective or len(talked_to) > 1, talk_id)
-                for t in talkers:
-                    for p in talked_to:
-                        try:
-                            pairs[(t, p)].append(entry)
-                        except KeyError:
-                            pairs[(t, p)] = [entry]
-            index._pairs = pairs
-        return index
-
-    @classmethod
     def from_pairs(cls, rows: Iterable[tuple], earlier: Iterable[tuple] = (),
                    day_of: Callable[[object], date] = lambda d: d) -> "TalkIndex":
         """The same index from one row per (talker, talked-to) pair of each talk:
         ``(day, talk_id, talker_id, talked_to_id, kind, is_group)``, in (date, talk) order (as
         ``talk_pair`` is read). ``day_of`` turns ``day`` into a date (the database may give text).
-        ``earlier`` as in ``from_rows``. Only the talkers present in the rows are answered for."""
+        Only the talkers present in the rows are answered for.
+
+        ``earlier`` holds ``(talker_id, talked_to_id, ordinal)`` for pairs that talked before every
+        row (and before any window a rule looks at): such talks only settle "never talked", so one
+        marker per pair (kind ``None``, accepted by no rule) stands for all of them."""
         index = cls.__new__(cls)
         ordinals: dict = {}
         with _collector_paused():

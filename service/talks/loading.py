@@ -322,40 +322,33 @@ def pair_rows(low: date, on: date, talker_ids=None, people: tuple[int, int] | No
     return _fetch(db.session.connection(), stmt)
 
 
-def talk_rows(since: date, on: date, talker_id: int | None = None, full_from: date | None = None,
-              talker_ids=None) -> list[tuple]:
-    """Read from talks and participants, not from ``talk_pair`` (for ``load_talks``: the plain
-    interface, and the reference the tests and the benchmark check ``talk_index`` against). Held talks (not scheduled ones) in ``[since - a year, on]`` (a year more, to know who never
-    talked) as plain rows ``(id, date, kind, collective, talker_ids, talked_to_ids)`` in (date, id)
-    order. With ``talker_id``, only the talks that person held (a leader's own obligations); with
-    ``talker_ids``, the talks any of them held. With ``full_from``, only from that day (the caller
-    reads the older ones as ``earlier_pairs``)."""
+def talk_rows(since: date, on: date, talker_id: int | None = None) -> list[tuple]:
+    """Held talks (not scheduled ones) in ``[since - a year, on]`` (a year more, to know who never
+    talked), read from talks and participants rather than ``talk_pair``: for ``load_talks``, the
+    plain interface, and the reference the tests and the benchmark check ``talk_index`` against.
+    Plain rows ``(id, date, kind, collective, talker_ids, talked_to_ids)`` in (date, id) order.
+    With ``talker_id``, only the talks that person held."""
     low = since - timedelta(days=DEFAULT_HORIZON_DAYS)
-    if full_from is not None:
-        low = max(low, full_from)
     window = (Talk.status == "held", Talk.held_on <= on, Talk.held_on >= low)
     roles = TalkParticipant.role.in_(("talker", "talked_to"))
     # Core, not the ORM session, and fetched at once as the driver's tuples: hundreds of
     # thousands of them for the whole unit.
     conn = db.session.connection()
     day = _Days()
-    if talker_id is not None or talker_ids is not None:
-        # One query from the talkers' own participant rows (index person_id, role, talk_id).
+    if talker_id is not None:
+        # One query from the talker's own participant rows (index person_id, role, talk_id).
         mine = aliased(TalkParticipant)
-        who = mine.person_id == talker_id if talker_id is not None else mine.person_id.in_(list(talker_ids))
         talks: dict[int, list] = {}
         for talk_id, held_on, kind, collective, person_id, role in _fetch(conn,
                 select(Talk.id, _raw_day(Talk.held_on), Talk.kind, Talk.collective, TalkParticipant.person_id,
                        TalkParticipant.role)
                 .select_from(mine).join(Talk, Talk.id == mine.talk_id)
                 .join(TalkParticipant, TalkParticipant.talk_id == Talk.id)
-                .where(who, mine.role == "talker", *window, roles)):
+                .where(mine.person_id == talker_id, mine.role == "talker", *window, roles)):
             t = talks.get(talk_id)
             if t is None:
                 t = talks[talk_id] = [talk_id, day(held_on), kind, bool(collective), [], []]
-            ids = t[4 if role == "talker" else 5]
-            if person_id not in ids:  # a talk held by two of the group comes once per talker
-                ids.append(person_id)
+            t[4 if role == "talker" else 5].append(person_id)
         return sorted(map(tuple, talks.values()), key=lambda t: (t[1], t[0]))
     # The whole unit: two flat queries (talks, then their participants) rather than one join, so
     # that each talk's date is decoded once, not once per participant.
