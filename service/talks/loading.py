@@ -477,16 +477,6 @@ def talker_obligations(on: date, talker_ids, since: date | None = None, out_for=
         return {}
     overseers = set(db.session.scalars(select(OversightRow.deputy_id).where(
         OversightRow.deputy_id.in_(ids), *_overlaps(OversightRow, since, on))))
-    alone, together, wide = [], [], []
-    for t in ids:
-        (alone if t in overseers else together).append(t)
-    if together and group_scope(together, since, on, rules, trigger_rules) is None:
-        # Somebody of the group talks with the whole unit: find them, and compute them by blocks.
-        wide = [t for t in together if register_scope(t, since, on, rules, trigger_rules) is None]
-        together = [t for t in together if t not in set(wide)]
-    alone = [t for t in alone if t not in set(wide)]
-    wide.extend(t for t in alone if register_scope(t, since, on, rules, trigger_rules) is None)
-    alone = [t for t in alone if t not in set(wide)]
     result: dict = {t: (out_for(t) if out_for else []) for t in ids}
 
     def compute(group, scope, people=None):
@@ -499,8 +489,23 @@ def talker_obligations(on: date, talker_ids, since: date | None = None, out_for=
             compute_obligations(rules, trigger_rules, register, (), index, triggers, on, since,
                                 talker_id=t, out=result[t])
 
-    for group in [[t] for t in alone] + ([together] if together else []):
-        compute(group, group_scope(group, since, on, rules, trigger_rules))
+    # Each group's scope is read once: it decides how the group is computed and is then used.
+    wide = []
+    together = [t for t in ids if t not in overseers]
+    scope = group_scope(together, since, on, rules, trigger_rules) if together else None
+    if together and scope is None:
+        # Somebody of the group talks with the whole unit: they go by blocks, the rest together.
+        wide = [t for t in together if register_scope(t, since, on, rules, trigger_rules) is None]
+        together = [t for t in together if t not in set(wide)]
+        scope = group_scope(together, since, on, rules, trigger_rules) if together else None
+    if together:
+        compute(together, scope)
+    for t in sorted(overseers):
+        alone_scope = register_scope(t, since, on, rules, trigger_rules)
+        if alone_scope is None:
+            wide.append(t)
+        else:
+            compute([t], alone_scope)
     for t in wide:
         for block in _blocks_of_people(since, on, PEOPLE_BLOCK):
             compute([t], RegisterScope(frozenset((t,)), frozenset(), people=block), block)
