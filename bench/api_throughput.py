@@ -48,7 +48,7 @@ ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"  # the load generator never talks to anything else
 PG_DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 PG_REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")  # flushed by the run
-GUNICORN_SETTINGS = ["--workers", "2", "--threads", "4"]
+GUNICORN_SETTINGS = os.environ.get("GS", "--workers 2 --threads 4").split()
 SEED_PEOPLE = 200
 
 
@@ -300,6 +300,49 @@ def tail(path: Path, lines: int = 30) -> str:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
     except OSError:
         return "(no log)"
+
+
+# --- CPU time by process --------------------------------------------------------------------------
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def cpu_by_group(server_pgid: int) -> dict[str, float]:
+    """CPU seconds (user + system) used so far by the server's process group (gunicorn master and
+    workers), the database and Redis servers on this machine, and this process (the load
+    generator), from /proc; an empty dict where /proc is not there."""
+    out = {"server": 0.0, "database": 0.0, "redis": 0.0, "load generator": 0.0}
+    me = os.getpid()
+    try:
+        pids = [p for p in os.listdir("/proc") if p.isdigit()]
+    except OSError:
+        return {}
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                stat = f.read()
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmd = f.read()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2:].split()
+        seconds = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+        if int(fields[2]) == server_pgid:
+            out["server"] += seconds
+        elif int(pid) == me:
+            out["load generator"] += seconds
+        elif cmd.startswith(b"postgres") or b"/postgres" in cmd.split(b"\0")[0]:
+            out["database"] += seconds
+        elif b"redis-server" in cmd:
+            out["redis"] += seconds
+    return out
+
+
+def cpu_per_request(before: dict, after: dict, requests: int) -> dict[str, float]:
+    """Milliseconds of CPU per request by group, between two ``cpu_by_group`` readings."""
+    if not before or not after or not requests:
+        return {}
+    return {k: 1000 * (after[k] - before[k]) / requests for k in after}
 
 
 # --- load generator ----------------------------------------------------------------------------

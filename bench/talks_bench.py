@@ -51,6 +51,7 @@ import random
 import re
 import shlex
 import shutil
+import statistics
 import sys
 import tempfile
 import time
@@ -63,8 +64,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.api_throughput import (  # noqa: E402
-    GUNICORN_SETTINGS, HEADER, HOST, PG_DATABASE_URL, PG_REDIS_URL, Result, Scenario, Server, free_port, make_env,
-    migrate, reset_external, run_load, stop_instance_redis, table_rows, tail,
+    GUNICORN_SETTINGS, HEADER, HOST, PG_DATABASE_URL, PG_REDIS_URL, Result, Scenario, Server, cpu_by_group,
+    cpu_per_request, free_port, make_env, migrate, reset_external, run_load, stop_instance_redis, table_rows, tail,
 )
 
 PASSWORD = "correct horse 1"
@@ -86,7 +87,10 @@ def parse_args(argv=None):
     p.add_argument("--months", type=int, default=24, help="months of talk history (24)")
     p.add_argument("--clients", type=int, default=8, help="concurrent keep-alive clients for the POST (8)")
     p.add_argument("--warmup", type=float, default=2.0, help="POST warm-up seconds per server (2)")
-    p.add_argument("--duration", type=float, default=8.0, help="POST measured seconds per server (8)")
+    p.add_argument("--duration", type=float, default=8.0, help="POST measured seconds per server and round (8)")
+    p.add_argument("--rounds", type=int, default=3,
+                   help="POST rounds, talkcare then bare in each; the table sums them, the ratio of each "
+                        "round is listed (3)")
     p.add_argument("--dashboard-requests", type=int, default=50, help="measured dashboard requests per leader (50)")
     p.add_argument("--dashboard-warmup", type=int, default=3, help="warm-up dashboard requests per leader (3)")
     p.add_argument("--budget", type=float, default=290.0, help="seconds for the whole run (290)")
@@ -100,6 +104,8 @@ def parse_args(argv=None):
         p.error("need at least 2 sections, 1 deputy and two people per section besides the leaders")
     if not (1 <= args.clients <= 64) or not (1 <= args.months <= 60):
         p.error("--clients must be in [1, 64] and --months in [1, 60]")
+    if not 1 <= args.rounds <= 20:
+        p.error("--rounds must be in [1, 20]")
     return args
 
 
@@ -639,7 +645,7 @@ def main(argv=None) -> int:
         sessions = ({} if args.only_post else
                     {who: dashboard_session(talkcare.port, f"E{ids[who]:05d}") for who in ("deputy", "chief")})
         warm = {who: warm_dashboard(s, args.dashboard_warmup) for who, s in sessions.items()} or {"none": 0.0}
-        reserve_post = 2 * (args.warmup + args.duration) + 8
+        reserve_post = 2 * (args.warmup + args.rounds * args.duration) + 8
         reserve_inproc = 45 + (1.6 if not args.no_profile else 1.0) * max(warm.values()) + min(warm.values())
         dash = {}
         for k, who in enumerate(() if args.only_post else ("deputy", "chief")):
@@ -665,15 +671,24 @@ def main(argv=None) -> int:
                      {"Authorization": f"Bearer {seeded['token']}", **json_headers}, body, 201),
             Scenario("POST /api/talks", "bare", bare.port, "POST", "/people", json_headers, body, 201),
         ]
-        results = []
-        for sc in scenarios:
-            if args.warmup:
-                run_load(sc, args.clients, args.warmup)
-            res = run_load(sc, args.clients, args.duration)
-            results.append((sc, res))
-            bad = {k: v for k, v in res.statuses.items() if k != sc.expect}
-            LOG(f"{sc.operation} {sc.server:9} {res.rps:7.0f} req/s  p50 {res.pct(50):7.1f} ms  "
-                f"p95 {res.pct(95):7.1f} ms" + (f"  unexpected {bad}" if bad else ""))
+        rounds: list[dict[str, Result]] = []
+        cpu: dict[str, list[dict]] = {sc.server: [] for sc in scenarios}
+        pgid = {"talkcare": talkcare.proc.pid, "bare": bare.proc.pid}  # each master leads its own group
+        for n in range(args.rounds):
+            this = {}
+            for sc in scenarios:
+                if args.warmup and n == 0:
+                    run_load(sc, args.clients, args.warmup)
+                before = cpu_by_group(pgid[sc.server])
+                res = run_load(sc, args.clients, args.duration)
+                cpu[sc.server].append(cpu_per_request(before, cpu_by_group(pgid[sc.server]), res.requests))
+                this[sc.server] = res
+                bad = {k: v for k, v in res.statuses.items() if k != sc.expect}
+                LOG(f"round {n + 1}: {sc.operation} {sc.server:9} {res.rps:7.0f} req/s  p50 {res.pct(50):7.1f} ms  "
+                    f"p95 {res.pct(95):7.1f} ms" + (f"  unexpected {bad}" if bad else ""))
+            rounds.append(this)
+        results = [(sc, merged([r[sc.server] for r in rounds])) for sc in scenarios]
+        round_ratios = [r["talkcare"].rps / r["bare"].rps if r["bare"].rps else float("nan") for r in rounds]
         load_after = os.getloadavg()
         if any(res.errors for _, res in results):
             LOG("talkcare log (last lines):\n" + tail(talkcare.log, 15))
@@ -719,8 +734,9 @@ def main(argv=None) -> int:
             f"(not read by these pages). Today (unit time) {seeded['today']}.",
             f"Servers: gunicorn {' '.join(GUNICORN_SETTINGS)} (gthread) for `wsgi:app` and for "
             f"`bench.bare_app:app`; Python {platform.python_version()}, {os.cpu_count()} CPUs.",
-            f"POST: {args.clients} keep-alive http.client threads, {args.warmup:g} s warm-up then "
-            f"{args.duration:g} s per row, 127.0.0.1 only; the deputy's write token; each body an individual "
+            f"POST: {args.rounds} round(s), each talkcare then bare, {args.clients} keep-alive http.client "
+            f"threads, {args.warmup:g} s warm-up (first round) then {args.duration:g} s per server and round "
+            f"(the table sums the rounds), 127.0.0.1 only; the deputy's write token; each body an individual "
             f"routine talk with one of the {len(members):,} people of the deputy's sections (the section chief "
             f"as recorder, five content fields, one follow-up item). The bare row sends the same body to "
             f"bench/bare_app.py's `POST /people` (parse JSON, answer 201). "
@@ -732,6 +748,10 @@ def main(argv=None) -> int:
             f"(fewer when the {args.budget:g} s budget runs out); latency = request sent to page read. "
             f"'due rows' = rows of the due list on the page (at most 100), 'people led' = people in the "
             f"leader's sections today.",
+            "POST rounds: talkcare/bare req/s " + ", ".join(
+                f"{r['talkcare'].rps:,.0f}/{r['bare'].rps:,.0f} = {q:.2f}" for r, q in zip(rounds, round_ratios))
+            + f" (median {statistics.median(round_ratios):.2f}).",
+            cpu_line(cpu),
             f"Load average (1 min) before/after the measurements: {load_before[0]:.2f} / {load_after[0]:.2f} "
             f"(1/5/15 min after: {' '.join(f'{x:.2f}' for x in load_after)}; anything else running on the "
             "machine shows here).",
@@ -789,6 +809,35 @@ def main(argv=None) -> int:
             LOG(f"kept {tmp}")
         else:
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def merged(results: list[Result]) -> Result:
+    """Several runs of one scenario as one: requests and time summed, latencies pooled."""
+    out = Result()
+    for r in results:
+        out.requests += r.requests
+        out.errors += r.errors
+        out.elapsed += r.elapsed
+        out.latencies.extend(r.latencies)
+        for k, v in r.statuses.items():
+            out.statuses[k] = out.statuses.get(k, 0) + v
+    return out
+
+
+def cpu_line(cpu: dict[str, list[dict]]) -> str:
+    """CPU per request by process, the mean over the rounds (where /proc can be read)."""
+    parts = []
+    for server, readings in cpu.items():
+        readings = [r for r in readings if r]
+        if not readings:
+            continue
+        mean = {k: statistics.mean(r[k] for r in readings) for k in readings[0]}
+        parts.append(f"{server}: " + ", ".join(f"{k} {v:.2f}" for k, v in mean.items() if v >= 0.005))
+    if not parts:
+        return ""
+    return ("CPU per request, ms (user + system, from /proc; 'server' = the gunicorn master and workers, "
+            "'database' = every PostgreSQL process, 'redis' = every redis-server on the machine): "
+            + "; ".join(parts) + ".")
 
 
 def emit(markdown: bool, command: str, post_rows, dash_header, dash_rows, info, profile) -> None:

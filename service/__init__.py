@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException, default_exceptions
 
 from service.config import SWAGGER_ASSETS_URL, load_config
+from service import sqlite_gate
 from service.extensions import api, babel, csrf, db, limiter, login_manager, migrate
 
 
@@ -57,6 +58,7 @@ def create_app(config: dict | None = None) -> Flask:
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         with app.app_context():
             event.listen(db.engine, "connect", _sqlite_pragmas)
+            sqlite_gate.install(db.engine)
 
     from service.cli import register_commands
 

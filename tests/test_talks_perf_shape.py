@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import event, select
 
 from tests.conftest import csrf_of
+from tests.sql_trace import driver_statements
 
 TODAY = date(2026, 11, 20)
 
@@ -102,13 +103,13 @@ def test_recording_a_talk_is_a_bounded_number_of_statements(app, office, token_f
     deputy = token_for(office["deputy"])
     deputy.post("/api/talks", json=talk_body(office))  # first use seeds the kinds: not counted
     deputy.post("/api/talks", json=talk_body(office))  # nor filling the per-process caches
-    with statements(app) as seen:
+    with driver_statements(app) as seen:
         r = deputy.post("/api/talks", json=talk_body(office))
     assert r.status_code == 201 and r.get_json()["record"]["content"]
     small = len(seen)
     grow(app, office, 15, 200)
     deputy.post("/api/talks", json=talk_body(office))  # people changed: the caches refill, not counted
-    with statements(app) as seen:
+    with driver_statements(app) as seen:
         assert deputy.post("/api/talks", json=talk_body(office)).status_code == 201
     assert len(seen) == small <= 18  # was 23: a query per person and a reload per collection
 

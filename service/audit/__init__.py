@@ -2,23 +2,26 @@
 from __future__ import annotations
 
 from flask import g, has_request_context, request
-from sqlalchemy import event, insert
+from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from service.audit.models import AuditEntry
 from service.clock import now_utc
 from service.extensions import db
+from service.inserts import RowInsert
 
-_PENDING = "audit_entries"  # session.info key: the entries of the open transaction
+_PENDING = "audit_entries"
+_INSERT = RowInsert(AuditEntry.__table__, ("at", "actor_id", "via", "remote_addr", "action", "resource",
+                                           "resource_id", "changes"))  # session.info key: the entries of the open transaction
 
 
 def record(action: str, resource: str, resource_id=None, changes: dict | None = None, actor=None,
            via: str | None = None) -> AuditEntry:
     """Add an audit entry to the current transaction (it commits or rolls back with the change).
 
-    Entries are written with one Core INSERT just before the commit (the ORM unit of work cost
-    ~0.3 ms per entry on a small write); a rollback drops them. Returns the entry as a transient
-    object, which is not to be added to the session."""
+    Entries are written in one executemany on the driver's cursor just before the commit (the
+    ORM unit of work cost ~0.3 ms per entry on a small write); a rollback drops them. Returns the
+    entry as a transient object, which is not to be added to the session."""
     if actor is None and has_request_context():
         actor = getattr(g, "actor", None)
     if via is None:
@@ -44,7 +47,7 @@ def record(action: str, resource: str, resource_id=None, changes: dict | None = 
 def _write_pending(session) -> None:
     rows = session.info.pop(_PENDING, None)
     if rows:
-        session.connection().execute(insert(AuditEntry.__table__), rows)
+        _INSERT.many(session.connection(), rows)
 
 
 @event.listens_for(Session, "after_transaction_end")

@@ -9,12 +9,10 @@ seen as such on the next request in every process.
 from __future__ import annotations
 
 from sqlalchemy import select
-from sqlalchemy.orm import make_transient_to_detached
-from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
 from service import generations
-from service.extensions import db
+from service.extensions import as_loaded, db
 from service.people.models import Person, Section
 
 GENERATION = "people"
@@ -25,27 +23,21 @@ _PERSON_KEYS = tuple(c.key for c in Person.__mapper__.column_attrs)
 _SECTION_KEYS = tuple(c.key for c in Section.__mapper__.column_attrs)
 
 
-def _as_loaded(cls, keys: tuple, values: tuple):
-    """An object in the state the ORM leaves a freshly loaded row in (no ``__init__``: no events)."""
-    obj = cls.__mapper__.class_manager.new_instance()
-    obj.__dict__.update(zip(keys, values))
-    make_transient_to_detached(obj)
-    return obj
-
-
-def _attach(snapshot: tuple) -> Person:
-    """The person (and section) of ``snapshot`` in the session, reusing what it already holds."""
+def _attach(snapshot: tuple, attach: bool = True) -> Person:
+    """The person (and section) of ``snapshot`` in the session, reusing what it already holds;
+    ``attach=False``: detached, for reading the columns and the section only."""
     session = db.session
     person_values, section_values = snapshot
     section = None
     if section_values is not None:
         section = session.identity_map.get(identity_key(Section, section_values[0]))
         if section is None:
-            section = _as_loaded(Section, _SECTION_KEYS, section_values)
-            session.add(section)
-    person = _as_loaded(Person, _PERSON_KEYS, person_values)
-    set_committed_value(person, "section", section)
-    session.add(person)
+            section = as_loaded(Section, dict(zip(_SECTION_KEYS, section_values)), attach)
+            if attach:
+                session.add(section)
+    person = as_loaded(Person, dict(zip(_PERSON_KEYS, person_values)), attach, section=section)
+    if attach:
+        session.add(person)
     return person
 
 
@@ -55,9 +47,12 @@ def _snapshot(person: Person) -> tuple:
             None if section is None else tuple(getattr(section, k) for k in _SECTION_KEYS))
 
 
-def load_people(ids) -> dict[int, Person]:
+def load_people(ids, attach: bool = True) -> dict[int, Person]:
     """The people with these ids that exist, with their sections, as session objects: from the
-    session, else from this process's snapshot, else in one query (which refreshes the snapshot)."""
+    session, else from this process's snapshot, else in one query (which refreshes the snapshot).
+
+    ``attach=False``: people taken from the snapshot stay out of the session (adding them cost
+    ~0.1 ms a person): their columns and section can be read, nothing else is loaded on access."""
     session = db.session
     cache = generations.cache()
     usable = not generations.pending(session, GENERATION)  # this transaction changes people: read them
@@ -66,7 +61,7 @@ def load_people(ids) -> dict[int, Person]:
         person = session.identity_map.get(identity_key(Person, pid))
         if person is None and usable:
             snapshot = cache.get(GENERATION, pid)
-            person = _attach(snapshot) if snapshot is not None else None
+            person = _attach(snapshot, attach) if snapshot is not None else None
         if person is None:
             missing.append(pid)
         else:

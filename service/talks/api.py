@@ -88,7 +88,7 @@ class Talks(MethodView):
         if g.token_scope == "read":
             abort(403, message=_("This token (or session) is read-only."))
         today = unit_today()
-        talk = create_talk(data, g.actor, today)
+        talk = create_talk(data, g.actor, today, attach=False)  # only read for the answer
         # The answer is built from what was just written, and its audited read of the content
         # commits with the talk: one transaction, one commit, all or nothing.
         data = dump_talk(talk, g.actor, True, g.token_scope, today)

@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from sqlalchemy import and_, delete, event, func, insert, or_, select
 from sqlalchemy.orm import Session, aliased
 
+from service.inserts import RowInsert
 from service.talks.models import Talk, TalkPair, TalkParticipant
 
 _CHUNK = 500  # talk ids per statement: well under every driver's parameter limit
@@ -56,6 +57,9 @@ def sync_pairs(connection, talk_ids: Iterable[int], new: bool = False) -> None:
         connection.execute(insert(table).from_select(_COLUMNS, derived_pairs(chunk)))
 
 
+_PAIR_INSERT = RowInsert(TalkPair.__table__, ("talk_id", "talker_id", "talked_to_id", "held_on", "kind", "is_group"))
+
+
 def add_pairs(connection, talk_id: int, held_on, kind: str, collective: bool, talker_ids, talked_to_ids) -> None:
     """The pairs of a talk just inserted as held, from the values at hand (no SELECT): the same
     rows ``sync_pairs`` would derive (tests/test_talks_pairs.py)."""
@@ -63,8 +67,7 @@ def add_pairs(connection, talk_id: int, held_on, kind: str, collective: bool, ta
     is_group = bool(collective) or len(talked) > 1
     rows = [{"talk_id": talk_id, "talker_id": t, "talked_to_id": p, "held_on": held_on, "kind": kind,
              "is_group": is_group} for t in dict.fromkeys(talker_ids) for p in talked]
-    if rows:
-        connection.execute(insert(TalkPair.__table__), rows)
+    _PAIR_INSERT.many(connection, rows)
 
 
 def rebuild_pairs(connection) -> int:

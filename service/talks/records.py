@@ -10,14 +10,13 @@ from datetime import date, datetime
 
 from flask_babel import gettext as _
 
-from sqlalchemy import insert, select
-from sqlalchemy.orm import make_transient_to_detached
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy import select
 
 from service import audit
 from service.clock import now_utc
 from service.errors import DomainError
-from service.extensions import db
+from service.extensions import as_loaded, db
+from service.inserts import RowInsert
 from service.people.models import Person
 from service.people.snapshots import load_people
 from service.talks.loading import kind_known, talk_settings
@@ -57,12 +56,12 @@ def _named_ids(data: dict) -> list[int]:
     return ids
 
 
-def _load_people(ids) -> dict[int, Person]:
+def _load_people(ids, attach: bool = True) -> dict[int, Person]:
     """The people with these ids: from the session or this process's snapshot, else one query."""
     ids = sorted({i for i in ids if isinstance(i, int)})
     if not ids:
         return {}
-    return load_people(ids)
+    return load_people(ids, attach)
 
 
 def _people(ids, field: str, known: dict[int, Person]) -> list[Person]:
@@ -77,13 +76,14 @@ def _people(ids, field: str, known: dict[int, Person]) -> list[Person]:
     return found
 
 
-def _check(data: dict, actor, today: date, talk: Talk | None = None) -> dict[str, list[Person]]:
+def _check(data: dict, actor, today: date, talk: Talk | None = None,
+           attach: bool = True) -> dict[str, list[Person]]:
     """The participants by role, after the checks the schema cannot make."""
     get = lambda name, default=None: data.get(name, getattr(talk, name, default) if talk else default)  # noqa: E731
     kind = get("kind")
     if kind is not None and ("kind" in data or talk is None) and not kind_known(kind):
         raise TalkError("kind", _("Unknown talk kind %(kind)s.", kind=kind))
-    known = _load_people(_named_ids(data))
+    known = _load_people(_named_ids(data), attach)
     roles = {}
     for role, field in ROLE_FIELDS.items():
         if field in data:
@@ -135,57 +135,42 @@ def _add_follow_ups(talk: Talk, items: list[dict]) -> None:
                                         due_on=item["due_on"]))
 
 
-def _checked_follow_ups(roles: dict[str, list[Person]], items: list[dict]) -> list[dict]:
-    """The follow-up items of a new talk, after checking each owner takes part (before anything is written)."""
-    participants = {p.id for people in roles.values() for p in people}
+def _checked_follow_ups(roles: dict[str, list[Person]], items: list[dict]) -> dict[int, Person]:
+    """The owners of a new talk's follow-up items by id, after checking each takes part (before
+    anything is written)."""
+    participants = {p.id: p for people in roles.values() for p in people}
     for i, item in enumerate(items):
-        owner = db.session.get(Person, item["owner_id"])  # loaded by _check: no query
+        owner = participants.get(item["owner_id"]) or db.session.get(Person, item["owner_id"])
         if owner is None or not owner.active:
             raise TalkError(f"follow_ups.{i}.owner_id", _("No active person with id %(id)s.", id=item["owner_id"]))
         if owner.id not in participants:
             raise TalkError(f"follow_ups.{i}.owner_id", _("The owner must take part in the talk."))
-    return items
+    return participants
 
 
-def _insert(table, rows: list[dict]) -> list[int]:
-    """Insert ``rows`` and return their new ids, in the rows' order (PostgreSQL: one multi-row
-    INSERT; SQLite: one INSERT per row, the only way its RETURNING order is guaranteed)."""
-    if not rows:
-        return []
-    stmt = insert(table).returning(table.c.id, sort_by_parameter_order=True)
-    return list(db.session.connection().execute(stmt, rows).scalars())
+_TALK_INSERT = RowInsert(Talk.__table__, (
+    "kind", "status", "held_at", "held_on", "duration_minutes", "place", "topic", "collective", "version",
+    "created_by_id", "created_at", "updated_at"), returning=("id",))
+_PARTICIPANT_INSERT = RowInsert(TalkParticipant.__table__, ("talk_id", "person_id", "role"),
+                                returning=("id", "person_id", "role"))
+_VERSION_INSERT = RowInsert(TalkVersion.__table__, (
+    "talk_id", "number", "edited_by_id", "created_at", *CONTENT_FIELDS), returning=("id",))
+_FOLLOW_UP_INSERT = RowInsert(FollowUp.__table__, (
+    "talk_id", "owner_id", "description", "due_on", "done_on", "created_at"), returning=("id",))
 
 
-def _insert_participants(rows: list[dict]) -> list[int]:
-    """Insert a new talk's participants in one statement and return their ids in the rows' order.
-    RETURNING's order is not guaranteed on SQLite, so each id is matched back by (person, role),
-    unique within a talk (``_check`` drops repeats in a role)."""
-    table = TalkParticipant.__table__
-    stmt = insert(table).returning(table.c.id, table.c.person_id, table.c.role)
-    ids = {(person_id, role): i for i, person_id, role in db.session.connection().execute(stmt, rows)}
-    return [ids[(row["person_id"], row["role"])] for row in rows]
+def create_talk(data: dict, actor, today: date, attach: bool = True) -> Talk:
+    """Record a new talk: checks first (a rejected request writes nothing), then one INSERT per row
+    on the driver's cursor (``service.inserts``), in the session's transaction.
 
-
-def _as_loaded(cls, values: dict, **related):
-    """An object as if just loaded from ``values`` (its row) and ``related`` (relationships), with
-    no pending change: built without ``__init__``'s attribute events, about a third of the cost."""
-    obj = cls.__mapper__.class_manager.new_instance()
-    obj.__dict__.update(values)
-    make_transient_to_detached(obj)
-    for key, value in related.items():
-        set_committed_value(obj, key, value)
-    return obj
-
-
-def create_talk(data: dict, actor, today: date) -> Talk:
-    """Record a new talk: checks first (a rejected request writes nothing), then one INSERT per table.
-
-    Rows are written with Core (a talk is 5-6 rows and the ORM unit of work cost more than the
-    rest of the request), then the objects join the session as if just loaded, so the caller reads
-    the new talk (the API's answer, the web form's attachment) without another query.
+    The returned talk, with its participants, version and follow-ups, is built as if just loaded,
+    so the caller reads it (the API's answer, the web form's attachment) without another query.
+    ``attach=True`` puts it (and the people it names) in the session, for a caller that goes on to
+    change it; the API's answer only reads it and leaves it out (adding the objects cost more than
+    writing the rows).
     """
-    roles = _check(data, actor, today)
-    items = _checked_follow_ups(roles, data.get("follow_ups") or [])
+    roles = _check(data, actor, today, attach=attach)
+    owners = _checked_follow_ups(roles, data.get("follow_ups") or [])
     # Read before the first INSERT: on SQLite the write lock is held from there to the commit.
     settings = talk_settings()
     now = now_utc()
@@ -194,29 +179,35 @@ def create_talk(data: dict, actor, today: date) -> Talk:
                   duration_minutes=data["duration_minutes"], place=data["place"], topic=data["topic"],
                   collective=data.get("collective", False), version=1, created_by_id=actor.id,
                   created_at=now, updated_at=now)
-    talk_id = _insert(Talk.__table__, [values])[0]
+    connection = db.session.connection()
+    talk_id = _TALK_INSERT.one(connection, values)[0]
     part_rows = [{"talk_id": talk_id, "person_id": p.id, "role": role}
                  for role, people in roles.items() for p in people]
     people = [p for ps in roles.values() for p in ps]
     version_row = {"talk_id": talk_id, "number": 1, "edited_by_id": actor.id, "created_at": now,
                    **{f: data.get(f) or "" for f in CONTENT_FIELDS}}
     follow_rows = [{"talk_id": talk_id, "owner_id": item["owner_id"], "description": item["description"],
-                    "due_on": item["due_on"], "done_on": None, "created_at": now} for item in items]
-    part_ids = _insert_participants(part_rows)
+                    "due_on": item["due_on"], "done_on": None, "created_at": now}
+                   for item in data.get("follow_ups") or ()]
+    # One statement; RETURNING's order is not promised, so each id is matched back by (person,
+    # role), unique within a talk (``_check`` drops repeats in a role).
+    part_id = {(person_id, role): i for i, person_id, role in _PARTICIPANT_INSERT.together(connection, part_rows)}
+    part_ids = [part_id[(row["person_id"], row["role"])] for row in part_rows]
     if values["status"] == "held":  # the cadence core's copy of the talk (service/talks/pairs.py)
-        add_pairs(db.session.connection(), talk_id, values["held_on"], values["kind"], values["collective"],
+        add_pairs(connection, talk_id, values["held_on"], values["kind"], values["collective"],
                   [p.id for p in roles.get("talker", ())], [p.id for p in roles.get("talked_to", ())])
-    version_id = _insert(TalkVersion.__table__, [version_row])[0]
-    follow_ids = _insert(FollowUp.__table__, follow_rows)
-    participants = [_as_loaded(TalkParticipant, {"id": i, **row}, person=p)
+    version_id = _VERSION_INSERT.one(connection, version_row)[0]
+    follow_ids = [r[0] for r in _FOLLOW_UP_INSERT.many(connection, follow_rows)]
+    participants = [as_loaded(TalkParticipant, {"id": i, **row}, attach, person=p)
                     for i, p, row in zip(part_ids, people, part_rows)]
-    follow_ups = [_as_loaded(FollowUp, {"id": i, **row}, owner=db.session.get(Person, row["owner_id"]))
+    follow_ups = [as_loaded(FollowUp, {"id": i, **row}, attach, owner=owners[row["owner_id"]])
                   for i, row in zip(follow_ids, follow_rows)]
     # A new talk has none of these: say so, or reading them queries for them.
-    talk = _as_loaded(Talk, {"id": talk_id, **values}, participants=participants, follow_ups=follow_ups,
-                      versions=[_as_loaded(TalkVersion, {"id": version_id, **version_row})],
-                      signoffs=[], attachments=[])
-    db.session.add(talk)
+    talk = as_loaded(Talk, {"id": talk_id, **values}, attach, participants=participants, follow_ups=follow_ups,
+                     versions=[as_loaded(TalkVersion, {"id": version_id, **version_row}, attach)],
+                     signoffs=[], attachments=[])
+    if attach:
+        db.session.add(talk)
     # The identity map holds rows weakly: keep the settings alive for content_readers() (no second query).
     talk.settings_row = settings
     content_readers(talk)
