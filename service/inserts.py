@@ -30,6 +30,9 @@ class _Compiled:
     processors: tuple[tuple[str, Callable], ...]
 
 
+CHUNK = 100  # rows per multi-row statement: at most this many compiled statements per table
+
+
 class RowInsert:
     """``INSERT INTO table (columns) VALUES (...) [RETURNING returning]`` for one row at a time."""
 
@@ -89,10 +92,15 @@ class RowInsert:
             cursor.close()
 
     def together(self, connection, rows: list[dict]) -> list[tuple]:
-        """Insert ``rows`` with one statement (one VALUES list); the RETURNING values come in no
-        promised order (SQLite promises none), so return something that identifies each row."""
-        if not rows:
-            return []
+        """Insert ``rows`` with one statement per ``CHUNK`` rows (one VALUES list); the RETURNING
+        values come in no promised order (SQLite promises none), so return something that
+        identifies each row."""
+        out = []
+        for start in range(0, len(rows), CHUNK):
+            out.extend(self._values_list(connection, rows[start:start + CHUNK]))
+        return out
+
+    def _values_list(self, connection, rows: list[dict]) -> list[tuple]:
         compiled = self._compiled(connection.dialect, len(rows))
         named = {}
         for i, row in enumerate(rows):
@@ -108,30 +116,13 @@ class RowInsert:
             cursor.close()
 
     def many(self, connection, rows: list[dict]) -> list[tuple]:
-        """Insert ``rows`` in order; their RETURNING values in the same order (one statement per
-        row when something is returned: the only order SQLite promises)."""
+        """Insert ``rows`` in order; their RETURNING values in the same order. Without RETURNING,
+        one statement per ``CHUNK`` rows (one VALUES list); with it, one statement per row, the
+        only order SQLite promises (psycopg's pipelined executemany cost more than it saved for
+        the few rows these paths write)."""
         if not rows:
             return []
-        compiled = self._compiled(connection.dialect)
-        sqlite_gate.enter(connection)
-        cursor = connection.connection.dbapi_connection.cursor()
-        try:
-            if not self.returning:
-                cursor.executemany(compiled.sql, [self._params(compiled, row) for row in rows])
-                return []
-            params = [self._params(compiled, row) for row in rows]
-            if connection.dialect.driver == "psycopg":
-                # One round trip for every row (psycopg's pipeline), results in the rows' order.
-                cursor.executemany(compiled.sql, params, returning=True)
-                out = []
-                while True:
-                    out.append(cursor.fetchone())
-                    if not cursor.nextset():
-                        return out
-            out = []
-            for one in params:
-                cursor.execute(compiled.sql, one)
-                out.append(cursor.fetchone())
-            return out
-        finally:
-            cursor.close()
+        if not self.returning:
+            self.together(connection, rows)
+            return []
+        return [self.one(connection, row) for row in rows]

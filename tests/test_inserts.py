@@ -61,3 +61,26 @@ def test_many_and_together_return_every_row(app, office):
             select(TalkParticipant).where(TalkParticipant.talk_id == talk_id))}
         assert stored == {tuple(r) for r in together} | {tuple(r) for r in ids}
         db.session.remove()
+
+
+def test_more_rows_than_one_statement_takes(app, office):
+    """Rows beyond ``CHUNK`` go in further statements; every row is written once."""
+    from service.audit.models import AuditEntry
+    from service.clock import now_utc
+    from service.extensions import db
+    from service.inserts import CHUNK, RowInsert
+
+    columns = ("at", "actor_id", "via", "remote_addr", "action", "resource", "resource_id", "changes")
+    n = 2 * CHUNK + 7
+    rows = [{"at": now_utc(), "actor_id": None, "via": "job", "remote_addr": None, "action": "test",
+             "resource": "inserts-chunks", "resource_id": str(i), "changes": {"i": i}} for i in range(n)]
+    with app.app_context():
+        conn = db.session.connection()
+        RowInsert(AuditEntry.__table__, columns).many(conn, rows[:CHUNK + 3])
+        back = RowInsert(AuditEntry.__table__, columns, returning=("id", "resource_id")).together(conn, rows[CHUNK + 3:])
+        assert sorted(int(r) for _, r in back) == list(range(CHUNK + 3, n)) and len({i for i, _ in back}) == len(back)
+        db.session.commit()
+        stored = db.session.scalars(select(AuditEntry).where(AuditEntry.resource == "inserts-chunks")).all()
+        assert sorted(int(a.resource_id) for a in stored) == list(range(n))
+        assert all(a.changes == {"i": int(a.resource_id)} for a in stored)
+        db.session.remove()

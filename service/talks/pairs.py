@@ -60,14 +60,18 @@ def sync_pairs(connection, talk_ids: Iterable[int], new: bool = False) -> None:
 _PAIR_INSERT = RowInsert(TalkPair.__table__, ("talk_id", "talker_id", "talked_to_id", "held_on", "kind", "is_group"))
 
 
-def add_pairs(connection, talk_id: int, held_on, kind: str, collective: bool, talker_ids, talked_to_ids) -> None:
-    """The pairs of a talk just inserted as held, from the values at hand (no SELECT): the same
-    rows ``sync_pairs`` would derive (tests/test_talks_pairs.py)."""
+def new_pairs(collective: bool, talker_ids, talked_to_ids) -> tuple[bool, list[tuple[int, int]]]:
+    """(is_group, [(talker, talked-to)]) of a new held talk, from the values at hand: the pairs
+    ``sync_pairs`` would derive (tests/test_talks_pairs.py)."""
     talked = list(dict.fromkeys(talked_to_ids))
-    is_group = bool(collective) or len(talked) > 1
-    rows = [{"talk_id": talk_id, "talker_id": t, "talked_to_id": p, "held_on": held_on, "kind": kind,
-             "is_group": is_group} for t in dict.fromkeys(talker_ids) for p in talked]
-    _PAIR_INSERT.many(connection, rows)
+    return bool(collective) or len(talked) > 1, [(t, p) for t in dict.fromkeys(talker_ids) for p in talked]
+
+
+def insert_pairs(connection, talk_id: int, held_on, kind: str, pairs: tuple[bool, list[tuple[int, int]]]) -> None:
+    """Insert ``new_pairs``' answer for a talk just inserted as held (no SELECT)."""
+    is_group, pair_list = pairs
+    _PAIR_INSERT.many(connection, [{"talk_id": talk_id, "talker_id": t, "talked_to_id": p, "held_on": held_on,
+                                    "kind": kind, "is_group": is_group} for t, p in pair_list])
 
 
 def rebuild_pairs(connection) -> int:
