@@ -48,7 +48,7 @@ ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"  # the load generator never talks to anything else
 PG_DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 PG_REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")  # flushed by the run
-GUNICORN_SETTINGS = os.environ.get("GS", "--workers 2 --threads 4").split()
+GUNICORN_SETTINGS = ["--workers", "2", "--threads", "4"]
 SEED_PEOPLE = 200
 
 
@@ -215,11 +215,12 @@ class Server:
     port: int
     log: Path
     proc: subprocess.Popen | None = None
+    settings: tuple = tuple(GUNICORN_SETTINGS)
 
     def start(self, env: dict) -> None:
         # No control socket: its default path (~/.gunicorn/gunicorn.ctl) is shared by every
         # gunicorn of the user, and the two masters of this run would take it from each other.
-        cmd = [str(ROOT / ".venv/bin/gunicorn"), *GUNICORN_SETTINGS, "--bind", f"{HOST}:{self.port}",
+        cmd = [str(ROOT / ".venv/bin/gunicorn"), *self.settings, "--bind", f"{HOST}:{self.port}",
                "--no-control-socket", self.target]
         self._out = open(self.log, "ab")
         # Its own session: the whole process group (master and workers) is stopped at the end.

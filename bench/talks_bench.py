@@ -88,6 +88,8 @@ def parse_args(argv=None):
     p.add_argument("--clients", type=int, default=8, help="concurrent keep-alive clients for the POST (8)")
     p.add_argument("--warmup", type=float, default=2.0, help="POST warm-up seconds per server (2)")
     p.add_argument("--duration", type=float, default=8.0, help="POST measured seconds per server and round (8)")
+    p.add_argument("--gunicorn", default=" ".join(GUNICORN_SETTINGS),
+                   help=f"gunicorn's worker settings, the same for both apps ({' '.join(GUNICORN_SETTINGS)})")
     p.add_argument("--rounds", type=int, default=3,
                    help="POST rounds, talkcare then bare in each; the table sums them, the ratio of each "
                         "round is listed (3)")
@@ -635,8 +637,9 @@ def main(argv=None) -> int:
         LOG(f"loaded in {t_load:.1f} s; deputy E{ids['deputy']:05d} oversees {len(ids['deputy_sections'])} sections "
             f"({len(members)} people), chief E{ids['chief']:05d} leads {len(ids['members_of'][ids['section']])}")
 
-        talkcare = Server("talkcare", "wsgi:app", free_port(), tmp / "gunicorn-talkcare.log")
-        bare = Server("bare", "bench.bare_app:app", free_port(), tmp / "gunicorn-bare.log")
+        settings = tuple(shlex.split(args.gunicorn))
+        talkcare = Server("talkcare", "wsgi:app", free_port(), tmp / "gunicorn-talkcare.log", settings=settings)
+        bare = Server("bare", "bench.bare_app:app", free_port(), tmp / "gunicorn-bare.log", settings=settings)
         servers = [talkcare, bare]
         for s in servers:
             s.start(env)
@@ -738,7 +741,7 @@ def main(argv=None) -> int:
             f"{args.months} months of talks ending yesterday ({counts['collective']:,} collective), "
             f"{counts['moves']:,} moves, {counts['rotations']:,} rotation postings; no talk_version rows "
             f"(not read by these pages). Today (unit time) {seeded['today']}.",
-            f"Servers: gunicorn {' '.join(GUNICORN_SETTINGS)} (gthread) for `wsgi:app` and for "
+            f"Servers: gunicorn {args.gunicorn} (gthread when --threads > 1, else sync) for `wsgi:app` and for "
             f"`bench.bare_app:app`; Python {platform.python_version()}, {os.cpu_count()} CPUs.",
             f"POST: {args.rounds} round(s), each talkcare then bare, {args.clients} keep-alive http.client "
             f"threads, {args.warmup:g} s warm-up (first round) then {args.duration:g} s per server and round "

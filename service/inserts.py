@@ -14,6 +14,7 @@ caller must do that work itself, as ``records.create_talk`` does.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
@@ -25,12 +26,19 @@ from service import sqlite_gate
 @dataclass(frozen=True)
 class _Compiled:
     sql: str
-    names: tuple[str, ...]  # parameter order for positional paramstyles (None: named)
-    positional: bool
+    names: tuple[str, ...]  # the parameters' order (a named paramstyle's statement is made positional)
     processors: tuple[tuple[str, Callable], ...]
 
 
 CHUNK = 100  # rows per multi-row statement: at most this many compiled statements per table
+_NAMED = re.compile(r"%\((\w+)\)s")
+
+
+def positional(sql: str) -> tuple[str, tuple[str, ...]]:
+    """A ``%(name)s`` (pyformat) statement as ``%s`` (format) and its parameter names in order:
+    psycopg takes a tuple without mapping names on every call (``%%`` is the same in both)."""
+    names = tuple(_NAMED.findall(sql))
+    return _NAMED.sub("%s", sql), names
 
 
 class RowInsert:
@@ -61,8 +69,11 @@ class RowInsert:
                 proc = types[c].dialect_impl(dialect).bind_processor(dialect)
                 if proc is not None:
                     processors.append((c, proc))
-            found = _Compiled(str(compiled), tuple(compiled.positiontup or ()), bool(compiled.positional),
-                              tuple(processors))
+            if compiled.positional:
+                sql, names = str(compiled), tuple(compiled.positiontup or ())
+            else:
+                sql, names = positional(str(compiled))
+            found = _Compiled(sql, names, tuple(processors))
             self._by_dialect[(dialect.name, count)] = found
         return found
 
@@ -74,11 +85,9 @@ class RowInsert:
                 row[c] = proc(row[c])
         return row
 
-    def _params(self, compiled: _Compiled, row: dict):
+    def _params(self, compiled: _Compiled, row: dict) -> tuple:
         row = self._convert(compiled, row)
-        if compiled.positional:
-            return tuple(row[n] for n in compiled.names)
-        return row
+        return tuple(row[n] for n in compiled.names)
 
     def one(self, connection, row: dict):
         """Insert ``row`` (every column named) and return its RETURNING values (a tuple), or None."""
@@ -106,7 +115,7 @@ class RowInsert:
         for i, row in enumerate(rows):
             for c, value in self._convert(compiled, row).items():
                 named[f"{c}_{i}"] = value
-        params = tuple(named[n] for n in compiled.names) if compiled.positional else named
+        params = tuple(named[n] for n in compiled.names)
         sqlite_gate.enter(connection)
         cursor = connection.connection.dbapi_connection.cursor()
         try:

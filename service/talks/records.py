@@ -16,7 +16,7 @@ from service import audit
 from service.clock import now_utc
 from service.errors import DomainError
 from service.extensions import as_loaded, db
-from service.inserts import RowInsert
+from service.inserts import RowInsert, positional
 from service.people.models import Person
 from service.people.snapshots import load_people
 from service.talks.loading import kind_known, talk_settings
@@ -178,7 +178,7 @@ def _write_each(connection, values, part_rows, pairs, version_row, follow_rows):
 # of psycopg in the web worker plus a round trip; this is one instead of five.
 # tests/test_talks_create_pg.py checks it writes what ``_write_each`` writes.
 WRITE_IN_ONE = True
-_PG_CREATE = """
+_PG_CREATE, _PG_CREATE_PARAMS = positional("""
 WITH t AS (
     INSERT INTO talk (kind, status, held_at, held_on, duration_minutes, place, topic, collective, version,
                       created_by_id, created_at, updated_at)
@@ -210,7 +210,7 @@ WITH t AS (
 SELECT t.id, (SELECT id FROM v), ARRAY(SELECT id FROM f ORDER BY id),
        (SELECT json_agg(json_build_array(id, person_id, role)) FROM p)
 FROM t
-"""
+""")
 
 
 def _write_in_one(connection, values, part_rows, pairs, version_row, follow_rows):
@@ -224,7 +224,7 @@ def _write_in_one(connection, values, part_rows, pairs, version_row, follow_rows
               "f_due": [r["due_on"] for r in follow_rows]}
     cursor = connection.connection.dbapi_connection.cursor()
     try:
-        cursor.execute(_PG_CREATE, params)
+        cursor.execute(_PG_CREATE, tuple(params[name] for name in _PG_CREATE_PARAMS))
         talk_id, version_id, follow_ids, parts = cursor.fetchone()
     finally:
         cursor.close()
