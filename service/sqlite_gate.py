@@ -49,7 +49,7 @@ def install(engine) -> None:
 
     @event.listens_for(engine, "before_cursor_execute")
     def _before(conn, cursor, statement, parameters, context, executemany):
-        if statement.lstrip()[:6].upper() not in _READS:
+        if not statement.lstrip()[:6].upper().startswith(_READS):
             enter(conn)
 
     @event.listens_for(engine, "checkin")

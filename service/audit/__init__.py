@@ -10,17 +10,17 @@ from service.clock import now_utc
 from service.extensions import db
 from service.inserts import RowInsert
 
-_PENDING = "audit_entries"
+_PENDING = "audit_entries"  # session.info key: the entries of the open transaction
 _INSERT = RowInsert(AuditEntry.__table__, ("at", "actor_id", "via", "remote_addr", "action", "resource",
-                                           "resource_id", "changes"))  # session.info key: the entries of the open transaction
+                                           "resource_id", "changes"))
 
 
 def record(action: str, resource: str, resource_id=None, changes: dict | None = None, actor=None,
            via: str | None = None) -> AuditEntry:
     """Add an audit entry to the current transaction (it commits or rolls back with the change).
 
-    Entries are written in one executemany on the driver's cursor just before the commit (the
-    ORM unit of work cost ~0.3 ms per entry on a small write); a rollback drops them. Returns the
+    Entries are written by one INSERT on the driver's cursor just before the commit (the ORM unit
+    of work cost ~0.3 ms per entry on a small write); a rollback drops them. Returns the
     entry as a transient object, which is not to be added to the session."""
     if actor is None and has_request_context():
         actor = getattr(g, "actor", None)

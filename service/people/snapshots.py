@@ -25,7 +25,7 @@ _SECTION_KEYS = tuple(c.key for c in Section.__mapper__.column_attrs)
 
 def _attach(snapshot: tuple, attach: bool = True) -> Person:
     """The person (and section) of ``snapshot`` in the session, reusing what it already holds;
-    ``attach=False``: detached, for reading the columns and the section only."""
+    ``attach=False``: left out of the session (transient), for reading the columns and the section only."""
     session = db.session
     person_values, section_values = snapshot
     section = None

@@ -232,8 +232,9 @@ def _write_in_one(connection, values, part_rows, pairs, version_row, follow_rows
 
 
 def create_talk(data: dict, actor, today: date, attach: bool = True) -> Talk:
-    """Record a new talk: checks first (a rejected request writes nothing), then one INSERT per row
-    on the driver's cursor (``service.inserts``), in the session's transaction.
+    """Record a new talk: checks first (a rejected request writes nothing), then its rows on the
+    driver's cursor, in the session's transaction: one statement on PostgreSQL (``_write_in_one``),
+    a statement per table on SQLite (``_write_each``, ``service.inserts``).
 
     The returned talk, with its participants, version and follow-ups, is built as if just loaded,
     so the caller reads it (the API's answer, the web form's attachment) without another query.
