@@ -176,7 +176,7 @@ def _write_each(connection, values, part_rows, pairs, version_row, follow_rows):
 
 # PostgreSQL: the same rows in one statement (data-modifying CTEs). Each statement costs ~0.1-0.2 ms
 # of psycopg in the web worker plus a round trip; this is one instead of five.
-# tests/test_talks_create_pg.py checks it writes what ``_write_each`` writes.
+# tests/test_talks_create_paths.py checks it writes what ``_write_each`` writes.
 WRITE_IN_ONE = True
 _PG_CREATE, _PG_CREATE_PARAMS = positional("""
 WITH t AS (
