@@ -6,13 +6,14 @@ the web's threads, the worker and the scheduler writing small transactions (~1 m
 queued up in those sleeps (p99 150-250 ms for recording a talk under load, the machine half idle).
 
 Here every connection of the engine takes an exclusive ``flock`` on ``<database>.writers`` before
-its transaction's first write (any statement but SELECT/PRAGMA, and ``service.inserts``' rows),
-and gives it back when the connection returns to the pool, which the session does at its commit
-or rollback. ``flock`` blocks in the kernel and wakes the next writer as soon as the lock is
+its transaction's first write (any statement but SELECT, WITH or PRAGMA, and ``service.inserts``'
+rows), and gives it back when the connection returns to the pool, which the session does at its
+commit or rollback. ``flock`` blocks in the kernel and wakes the next writer as soon as the lock is
 released; the lock belongs to each connection's own open file, so threads of one process queue as
-processes do, and a crashed process's lock goes with it. SQLite's own locking is unchanged
-underneath: a writer that does not take the gate (another program) is still safe, it merely
-waits in the busy handler as before.
+processes do, and a crashed process's lock goes with it (a forked job process opens its own after
+the pool is disposed: ``workers/base.py``). SQLite's own locking is unchanged underneath: a writer
+that does not take the gate (another program) is still safe, it merely waits in the busy handler as
+before.
 
 Used only for a SQLite file (development and small single-machine setups); PostgreSQL needs none.
 """
