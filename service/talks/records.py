@@ -161,7 +161,7 @@ _FOLLOW_UP_INSERT = RowInsert(FollowUp.__table__, (
 
 def _write_each(connection, values, part_rows, pairs, version_row, follow_rows):
     """The new talk's rows, a statement per table: (talk id, {(person, role): participant id},
-    version id, follow-up ids in order)."""
+    version id, follow-up ids in order). The rows get the talk's id."""
     talk_id = _TALK_INSERT.one(connection, values)[0]
     for row in (*part_rows, version_row, *follow_rows):
         row["talk_id"] = talk_id
@@ -214,8 +214,9 @@ FROM t
 
 
 def _write_in_one(connection, values, part_rows, pairs, version_row, follow_rows):
-    """``_write_each`` in one statement (PostgreSQL). Follow-up ids are taken in the order the
-    rows were inserted (the ORDER BY of their SELECT draws the serial ids in that order)."""
+    """``_write_each`` in one statement (PostgreSQL); the rows get the talk's id too. Follow-up
+    ids are taken in the order the rows were inserted (the ORDER BY of their SELECT draws the
+    serial ids in that order)."""
     is_group, pair_list = pairs
     params = {**values, **{f: version_row[f] for f in CONTENT_FIELDS}, "v_editor": version_row["edited_by_id"],
               "p_person": [r["person_id"] for r in part_rows], "p_role": [r["role"] for r in part_rows],
@@ -228,6 +229,8 @@ def _write_in_one(connection, values, part_rows, pairs, version_row, follow_rows
         talk_id, version_id, follow_ids, parts = cursor.fetchone()
     finally:
         cursor.close()
+    for row in (*part_rows, version_row, *follow_rows):
+        row["talk_id"] = talk_id
     return talk_id, {(person_id, role): i for i, person_id, role in parts}, version_id, list(follow_ids)
 
 
@@ -265,8 +268,6 @@ def create_talk(data: dict, actor, today: date, attach: bool = True) -> Talk:
     connection = db.session.connection()
     write = _write_in_one if connection.dialect.name == "postgresql" and WRITE_IN_ONE else _write_each
     talk_id, part_id, version_id, follow_ids = write(connection, values, part_rows, pairs, version_row, follow_rows)
-    for row in (*part_rows, version_row, *follow_rows):
-        row["talk_id"] = talk_id
     part_ids = [part_id[(row["person_id"], row["role"])] for row in part_rows]
     participants = [as_loaded(TalkParticipant, {"id": i, **row}, attach, person=p)
                     for i, p, row in zip(part_ids, people, part_rows)]
