@@ -351,6 +351,24 @@ def talk_body(ids: dict, talked_to: int, recorder: int, day: date) -> bytes:
     }, ensure_ascii=False).encode()
 
 
+def deputy_members(ids: dict) -> list[int]:
+    """The people of the measured deputy's sections, the talked-to of the benchmark's talks."""
+    return [p for s in ids["deputy_sections"] for p in ids["members_of"][s]]
+
+
+def talk_bodies(ids: dict, day: date):
+    """``body()``: the next talk in turn with each of the deputy's people, recorded by that
+    person's section chief."""
+    section_of = {p: s for s in ids["deputy_sections"] for p in ids["members_of"][s]}
+    cycle = itertools.cycle(deputy_members(ids))
+
+    def body() -> bytes:
+        person = next(cycle)
+        return talk_body(ids, person, ids["chiefs"][section_of[person]], day)
+
+    return body
+
+
 # --- web sessions over http.client -------------------------------------------------------------
 
 CSRF = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
@@ -630,9 +648,7 @@ def main(argv=None) -> int:
         sizes = {k: len(office[k]) for k in ("section", "person", "posting", "oversight", "talk", "talk_participant",
                                               "talk_trigger", "talk_follow_up")}
         counts = office["counts"]
-        members = [p for s in ids["deputy_sections"] for p in ids["members_of"][s]]
-        chiefs = ids["chiefs"]
-        section_of = {p: s for s in ids["deputy_sections"] for p in ids["members_of"][s]}
+        members = deputy_members(ids)
         del office
         LOG(f"loaded in {t_load:.1f} s; deputy E{ids['deputy']:05d} oversees {len(ids['deputy_sections'])} sections "
             f"({len(members)} people), chief E{ids['chief']:05d} leads {len(ids['members_of'][ids['section']])}")
@@ -667,12 +683,7 @@ def main(argv=None) -> int:
             LOG(f"  {len(lat)} requests, p50 {pct(lat, 50):.0f} ms, p95 {pct(lat, 95):.0f} ms")
 
         # 2. POST /api/talks against the bare app's POST /people with the same body.
-        cycle = itertools.cycle(members)
-        day = seeded["today"] - timedelta(days=1)
-
-        def body():
-            p = next(cycle)
-            return talk_body(ids, p, chiefs[section_of[p]], day)
+        body = talk_bodies(ids, seeded["today"] - timedelta(days=1))
 
         json_headers = {"Content-Type": "application/json", "Accept": "application/json"}
         scenarios = [

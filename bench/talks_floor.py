@@ -29,7 +29,6 @@ Run from the repository root:
 from __future__ import annotations
 
 import argparse
-import itertools
 import os
 import shlex
 import shutil
@@ -109,16 +108,8 @@ def build(args, tmp: Path):
     ids = office["ids"]
     talks_bench.load_office(app, office)
     seeded = talks_bench.finish_seed(app, ids)
-    members = [p for s in ids["deputy_sections"] for p in ids["members_of"][s]]
-    section_of = {p: s for s in ids["deputy_sections"] for p in ids["members_of"][s]}
-    cycle = itertools.cycle(members)
-    day = seeded["today"] - timedelta(days=1)
-
-    def body() -> bytes:
-        person = next(cycle)
-        return talks_bench.talk_body(ids, person, ids["chiefs"][section_of[person]], day)
-
-    return app, seeded["token"], body, len(members)
+    body = talks_bench.talk_bodies(ids, seeded["today"] - timedelta(days=1))
+    return app, seeded["token"], body, len(talks_bench.deputy_members(ids))
 
 
 def measure(wsgi, path: str, headers: dict, body, n: int, expect: str) -> dict:
